@@ -1,0 +1,176 @@
+"""The ``digitscan`` command: a thin layer that turns arguments into library calls and errors into exit codes.
+
+Nothing here imports TensorFlow at module level, so ``digitscan --help`` is instant. Messages, progress and
+the summary go to stderr; stdout carries only data (``--out -``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from digitscan.errors import DigitscanError, ExitCode
+
+app = typer.Typer(
+    name="digitscan",
+    help="Read handwritten digits from scanned cheques and forms, with a confidence for each digit.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log every step (and TensorFlow's own messages).")
+    ] = False,
+) -> None:
+    level = logging.DEBUG if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+    logging.getLogger("digitscan").setLevel(level)
+
+
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """The one place where exceptions become messages and exit codes."""
+    try:
+        yield
+    except DigitscanError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        err.print("[bold red]interrupted[/]")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _print_summary(counts: dict[str, int], elapsed: float, failures: list[tuple[str, str, str]]) -> None:
+    table = Table(title="digitscan", show_header=True, header_style="bold")
+    for column in ("files", "pages", "numbers", "digits", "needs_review", "failures", "time"):
+        table.add_column(column, justify="right")
+    table.add_row(*[str(counts[k]) for k in list(counts)[:6]], f"{elapsed:.1f} s")
+    err.print(table)
+    for where, kind, message in failures[:20]:
+        err.print(f"[red]failed[/] {where}: {kind}: {message}", highlight=False)
+    if len(failures) > 20:
+        err.print(f"... and {len(failures) - 20} more failures (see the JSON output)")
+
+
+@app.command()
+def process(
+    paths: Annotated[list[Path], typer.Argument(help="Scan files and folders (searched recursively).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="results.csv or results.json; - for CSV on stdout.")],
+    pdf_dpi: Annotated[int, typer.Option(help="Resolution at which PDF pages are rendered.")] = 300,
+    device: Annotated[str, typer.Option(help="auto, cpu or gpu.")] = "auto",
+    model: Annotated[Path | None, typer.Option(help="Model file (.keras with its .json card).")] = None,
+    review_threshold: Annotated[
+        float | None, typer.Option(help="Digits below this confidence need review [default: the model card's].")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Crops per model call.")] = 256,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
+) -> None:
+    """Find and read every handwritten digit in the scans; write one row per digit."""
+    with _exit_codes():
+        from digitscan.pipeline import ProcessOptions
+        from digitscan.pipeline import process as run_process
+        from digitscan.writers import check_writable, write_results
+
+        check_writable(out)
+        options = ProcessOptions(pdf_dpi, device, model, review_threshold, batch_size)
+        show_progress = not quiet and err.is_terminal
+        if show_progress:
+            from rich.progress import Progress
+
+            with Progress(console=err, transient=True) as progress:
+                task = progress.add_task("reading scans", total=None)
+                run = run_process(paths, options, on_file_done=lambda _: progress.advance(task))
+        else:
+            run = run_process(paths, options)
+        write_results(run, out)
+        if not quiet:
+            failures = [
+                (f"{f.file}" + (f" page {f.page}" if f.page else ""), f.error_type, f.message) for f in run.failures
+            ]
+            _print_summary(run.counts(), run.elapsed_s, failures)
+        if run.failures:
+            raise typer.Exit(int(ExitCode.SOME_INPUTS_FAILED))
+
+
+@app.command()
+def train(
+    out: Annotated[Path, typer.Option(help="Where to write the model (.keras); its card goes beside it.")],
+    mnist: Annotated[
+        Path | None, typer.Option(help="Folder with the four MNIST IDX .gz files [default: keras' downloader].")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 45,
+    limit: Annotated[int | None, typer.Option(help="Train on only the first N images (smoke tests).")] = None,
+) -> None:
+    """Train the digit CNN on MNIST, calibrate it, and write the model with its card."""
+    with _exit_codes():
+        from digitscan.errors import UsageError
+        from digitscan.mnist import load_mnist
+        from digitscan.train import TrainSettings
+        from digitscan.train import train as run_training
+
+        if out.suffix != ".keras":
+            raise UsageError("--out must end in .keras")
+        if epochs < 1 or (limit is not None and limit < 100):
+            raise UsageError("--epochs must be >= 1 and --limit >= 100")
+        logging.getLogger("digitscan").setLevel(min(logging.INFO, logging.getLogger("digitscan").level))
+        result = run_training(load_mnist(mnist), TrainSettings(epochs=epochs, seed=seed, train_limit=limit), out)
+        err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option(help="Folder to write the pages and truth.json into.")],
+    mnist: Annotated[Path, typer.Option(help="Folder with the MNIST IDX files (test digits are used).")],
+    pages: Annotated[int, typer.Option(help="Number of pages.")] = 7,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Generate synthetic cheque and form scans from MNIST test digits, with exact ground truth."""
+    with _exit_codes():
+        from digitscan.errors import UsageError
+        from digitscan.mnist import load_mnist
+        from digitscan.synth import write_samples
+
+        if pages < 1:
+            raise UsageError("--pages must be at least 1")
+        truth = write_samples(out, pages, seed, load_mnist(mnist))
+        err.print(f"wrote {pages} pages in {len(truth['files'])} files and truth.json to {out}")
+
+
+@app.command()
+def score(
+    results: Annotated[Path, typer.Argument(help="A results CSV written by digitscan process.")],
+    truth: Annotated[Path, typer.Argument(help="The truth.json written by digitscan synth.")],
+) -> None:
+    """Compare results with ground truth: digit accuracy, box recall and precision, exact numbers."""
+    with _exit_codes():
+        from digitscan.errors import UsageError
+        from digitscan.scoring import score_files
+
+        for path in (results, truth):
+            if not path.is_file():
+                raise UsageError(f"{path} does not exist")
+        typer.echo(json.dumps(score_files(results, truth).summary()))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="digitscan")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

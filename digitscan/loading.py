@@ -1,0 +1,126 @@
+"""Read the pages of one input file as grayscale images, one page at a time.
+
+Raster files go through Pillow (EXIF orientation applied, every TIFF frame, 1-bit, 16-bit, palette, alpha
+and CMYK handled); PDFs through pdf2image, which runs poppler's ``pdftoppm`` one page at a time so a long
+PDF never sits in memory whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageOps, ImageSequence
+
+from digitscan.discover import InputFile
+from digitscan.errors import InputFileError, MissingDependencyError
+
+log = logging.getLogger(__name__)
+
+MAX_PIXELS = 120_000_000  # a 600 dpi A3 page is ~70 MP; anything far beyond is a damaged or hostile file
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page image: 8-bit grayscale, dark ink on light paper, in the file's own pixel grid."""
+
+    file: InputFile
+    number: int  # from 1
+    image: np.ndarray
+    dpi: float | None
+
+
+def require_poppler() -> None:
+    """Fail with the exact fix when poppler's pdftoppm, which PDF input needs, is not installed."""
+    if shutil.which("pdftoppm") is None or shutil.which("pdfinfo") is None:
+        raise MissingDependencyError(
+            "PDF input needs poppler's pdftoppm and pdfinfo; install them with: sudo apt-get install -y poppler-utils"
+        )
+
+
+def to_gray(image: Image.Image) -> np.ndarray:
+    """Convert any Pillow mode to 8-bit grayscale; transparent areas become white paper."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        data = np.asarray(image, dtype=np.float64)
+        top = data.max() if data.size and data.max() > 255 else 255.0
+        return np.clip(data * (255.0 / top), 0, 255).astype(np.uint8)
+    if mode == "F":
+        data = np.asarray(image, dtype=np.float64)
+        span = data.max() - data.min() if data.size else 0.0
+        return ((data - data.min()) * (255.0 / span) if span > 0 else np.full(data.shape, 255.0)).astype(np.uint8)
+    if mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        mode = image.mode
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, image.convert("RGBA"))
+    elif mode == "CMYK":
+        image = image.convert("RGB")
+    return np.asarray(image.convert("L"), dtype=np.uint8)
+
+
+def _dpi(image: Image.Image) -> float | None:
+    dpi = image.info.get("dpi")
+    try:
+        value = float(dpi[0]) if dpi else None
+    except (TypeError, ValueError, IndexError):
+        return None
+    return value if value and value > 1 else None
+
+
+def _raster_pages(input_file: InputFile) -> Iterator[Page]:
+    try:
+        image = Image.open(input_file.path)
+    except Image.DecompressionBombError as exc:
+        raise InputFileError(f"image is larger than the {MAX_PIXELS:,} pixel limit: {exc}") from exc
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InputFileError(f"cannot read image: {exc}") from exc
+    with image:
+        for index, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            try:
+                frame.load()
+                oriented = ImageOps.exif_transpose(frame)
+                gray = to_gray(oriented)
+            except Image.DecompressionBombError as exc:
+                raise InputFileError(f"page {index} exceeds the {MAX_PIXELS:,} pixel limit") from exc
+            except (OSError, ValueError, SyntaxError) as exc:
+                raise InputFileError(f"page {index} cannot be decoded: {exc}") from exc
+            yield Page(input_file, index, gray, _dpi(frame))
+
+
+def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:
+    from pdf2image import convert_from_path, pdfinfo_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
+
+    require_poppler()
+    try:
+        count = int(pdfinfo_from_path(str(input_file.path))["Pages"])
+    except PDFInfoNotInstalledError as exc:
+        raise MissingDependencyError("poppler's pdfinfo is missing: sudo apt-get install -y poppler-utils") from exc
+    except (PDFPageCountError, PDFSyntaxError, KeyError, ValueError) as exc:
+        raise InputFileError(f"cannot read PDF: {str(exc).strip()}") from exc
+    for number in range(1, count + 1):
+        try:
+            (rendered,) = convert_from_path(
+                str(input_file.path), dpi=pdf_dpi, first_page=number, last_page=number, grayscale=True
+            )
+        except (PDFPageCountError, PDFSyntaxError, ValueError) as exc:
+            raise InputFileError(f"page {number} cannot be rendered: {str(exc).strip()}") from exc
+        if rendered.width * rendered.height > MAX_PIXELS:
+            raise InputFileError(f"page {number} at {pdf_dpi} dpi exceeds the {MAX_PIXELS:,} pixel limit")
+        yield Page(input_file, number, to_gray(rendered), float(pdf_dpi))
+
+
+def iter_pages(input_file: InputFile, pdf_dpi: int = 300) -> Iterator[Page]:
+    """Yield the pages of ``input_file`` in order; raise :class:`InputFileError` when it cannot be read."""
+    if input_file.kind is None:
+        raise InputFileError("not a supported scan (PNG, JPEG, TIFF, BMP or PDF) by its content")
+    if input_file.kind == "pdf":
+        yield from _pdf_pages(input_file, pdf_dpi)
+    else:
+        yield from _raster_pages(input_file)

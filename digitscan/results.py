@@ -1,0 +1,103 @@
+"""What a run produces: digits with confidences, grouped into numbers, pages and files, plus failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from digitscan.segment import Box
+
+
+@dataclass(frozen=True)
+class DigitResult:
+    """One classified digit: its best and second-best reading, calibrated confidences and page box."""
+
+    position: int  # index of the digit in its number, from 0
+    digit: int
+    confidence: float
+    second_digit: int
+    second_confidence: float
+    box: Box
+    needs_review: bool
+
+
+@dataclass(frozen=True)
+class NumberResult:
+    """Digits read as one number; its confidence is the weakest digit's."""
+
+    index: int  # index of the number on its page in reading order, from 0
+    digits: tuple[DigitResult, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(str(d.digit) for d in self.digits)
+
+    @property
+    def confidence(self) -> float:
+        return min(d.confidence for d in self.digits)
+
+    @property
+    def needs_review(self) -> bool:
+        return any(d.needs_review for d in self.digits)
+
+    @property
+    def box(self) -> Box:
+        box = self.digits[0].box
+        for digit in self.digits[1:]:
+            box = box.union(digit.box)
+        return box
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """The numbers found on one page."""
+
+    page: int  # from 1
+    width: int
+    height: int
+    skew_deg: float
+    numbers: tuple[NumberResult, ...]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Something that could not be processed; the run carries on without it."""
+
+    file: str
+    page: int | None  # None when the whole file failed
+    stage: str  # discover, load, segment, classify
+    error_type: str
+    message: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The pages read from one input file (pages before a failing page are kept)."""
+
+    file: str
+    kind: str | None
+    pages: tuple[PageResult, ...]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run produced, in input order, and the facts needed to reproduce it."""
+
+    files: tuple[FileResult, ...]
+    failures: tuple[Failure, ...]
+    metadata: dict[str, Any] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+    def counts(self) -> dict[str, int]:
+        """Totals for the summary: files, pages, numbers, digits, needs_review, failures."""
+        pages = [page for f in self.files for page in f.pages]
+        numbers = [n for page in pages for n in page.numbers]
+        digits = [d for n in numbers for d in n.digits]
+        return {
+            "files": len(self.files),
+            "pages": len(pages),
+            "numbers": len(numbers),
+            "digits": len(digits),
+            "needs_review": sum(d.needs_review for d in digits),
+            "failures": len(self.failures),
+        }

@@ -1,0 +1,230 @@
+"""Train the digit CNN on MNIST, calibrate it, and write the model with its card.
+
+Every MNIST image goes through :func:`digitscan.normalize.normalize_many` first, the same function that
+prepares crops at inference. Augmentation (affine jitter, stroke thickness, blur, noise) runs inside the
+TensorFlow input pipeline on whole batches. A validation split held out from the 60,000 training images
+chooses nothing during training; after it, that split fits the temperature and the review threshold.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitscan.calibration import expected_calibration_error, fit_temperature, softmax, threshold_for_risk
+from digitscan.card import ModelCard, file_sha256, write_card
+from digitscan.mnist import MnistData
+from digitscan.normalize import normalize_many
+
+log = logging.getLogger(__name__)
+
+REVIEW_MAX_RISK = 0.001  # the review threshold keeps the error among accepted digits at or below 0.1%
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that decides the trained weights; stored in the model card."""
+
+    epochs: int = 30
+    batch_size: int = 128
+    learning_rate: float = 3e-3
+    weight_decay: float = 1e-4
+    validation_size: int = 5000
+    seed: int = 0
+    train_limit: int | None = None  # use only the first N training images (smoke tests)
+    augment: bool = True
+    max_rotation_deg: float = 12.0
+    max_scale: float = 0.12
+    max_shear: float = 0.25
+    max_shift_px: float = 2.5
+    stroke_change_prob: float = 0.2
+    blur_prob: float = 0.15
+    max_noise: float = 0.06
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What training produced."""
+
+    model_path: Path
+    card: ModelCard
+
+
+def _augment_batch(images: Any, settings: TrainSettings) -> Any:
+    """Random affine (rotation, scale, shear, shift), stroke thickness, blur and noise on a (B,28,28,1) batch."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+
+    def uniform(limit: float) -> Any:
+        return tf.random.uniform([batch], -limit, limit)
+
+    angle = uniform(math.radians(settings.max_rotation_deg))
+    scale = 1.0 + uniform(settings.max_scale)
+    shear = uniform(settings.max_shear)
+    shift_x, shift_y = uniform(settings.max_shift_px), uniform(settings.max_shift_px)
+    cos, sin = tf.cos(angle), tf.sin(angle)
+    # Forward map A = R(angle) @ Shear @ S(scale); the projective op needs the inverse (output -> input).
+    a00, a01 = scale * cos, scale * (cos * shear - sin)
+    a10, a11 = scale * sin, scale * (sin * shear + cos)
+    det = a00 * a11 - a01 * a10
+    i00, i01, i10, i11 = a11 / det, -a01 / det, -a10 / det, a00 / det
+    centre = 13.5
+    out_x, out_y = centre + shift_x, centre + shift_y
+    b0 = centre - (i00 * out_x + i01 * out_y)
+    b1 = centre - (i10 * out_x + i11 * out_y)
+    zeros = tf.zeros([batch])
+    transforms = tf.stack([i00, i01, b0, i10, i11, b1, zeros, zeros], axis=1)
+    images = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images,
+        transforms=transforms,
+        output_shape=tf.constant([28, 28]),
+        fill_value=0.0,
+        interpolation="BILINEAR",
+        fill_mode="CONSTANT",
+    )
+
+    choice = tf.random.uniform([batch, 1, 1, 1])
+    thicker = tf.nn.max_pool2d(images, 2, 1, "SAME")
+    thinner = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
+    half = settings.stroke_change_prob / 2
+    images = tf.where(choice < half, thicker, tf.where(choice < 2 * half, thinner, images))
+
+    gauss = np.array([0.25, 0.5, 0.25], np.float32)
+    kernel = tf.constant(np.outer(gauss, gauss)[:, :, None, None])
+    blurred = tf.nn.conv2d(images, kernel, 1, "SAME")
+    images = tf.where(tf.random.uniform([batch, 1, 1, 1]) < settings.blur_prob, blurred, images)
+
+    sigma = tf.random.uniform([batch, 1, 1, 1], 0.0, settings.max_noise)
+    images = images + sigma * tf.random.normal(tf.shape(images))
+    return tf.clip_by_value(images, 0.0, 1.0)
+
+
+def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
+    images, labels = data.train_images, data.train_labels
+    if settings.train_limit is not None:
+        images, labels = images[: settings.train_limit], labels[: settings.train_limit]
+    order = np.random.default_rng(settings.seed).permutation(len(images))
+    n_val = min(settings.validation_size, len(images) // 5)
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    x = normalize_many(images)[..., None]
+    return x[train_idx], labels[train_idx], x[val_idx], labels[val_idx]
+
+
+def logits_of(model: Any, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+    """Logits for a (N,28,28) or (N,28,28,1) float array, through fixed-size batched calls."""
+    import tensorflow as tf
+
+    if images.ndim == 3:
+        images = images[..., None]
+    call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    parts = [call(tf.constant(images[i : i + batch_size])).numpy() for i in range(0, len(images), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
+
+
+def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
+    """Train, fold, calibrate and save the model at ``out`` with its card beside it."""
+    import keras
+    import tensorflow as tf
+
+    from digitscan.network import build_network, fold_batch_norm
+
+    started = time.monotonic()
+    keras.utils.set_random_seed(settings.seed)
+    x_train, y_train, x_val, y_val = _split(data, settings)
+    log.info("training on %d images, %d held out for calibration", len(x_train), len(x_val))
+
+    dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train.astype(np.int32)))
+    dataset = dataset.shuffle(len(x_train), seed=settings.seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(settings.batch_size, drop_remainder=True)
+    if settings.augment:
+        dataset = dataset.map(lambda x, y: (_augment_batch(x, settings), y), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.prefetch(tf.data.AUTOTUNE)
+
+    steps = max(1, len(x_train) // settings.batch_size) * settings.epochs
+    schedule = keras.optimizers.schedules.CosineDecay(
+        settings.learning_rate / 10, steps, warmup_target=settings.learning_rate, warmup_steps=max(1, steps // 20)
+    )
+    model = build_network()
+    model.compile(
+        optimizer=keras.optimizers.AdamW(schedule, weight_decay=settings.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    history = model.fit(
+        dataset,
+        epochs=settings.epochs,
+        validation_data=(x_val, y_val.astype(np.int32)),
+        verbose=0,
+        callbacks=[_epoch_logger()],
+    )
+
+    inference = fold_batch_norm(model)
+    val_logits = logits_of(inference, x_val)
+    temperature = fit_temperature(val_logits, y_val)
+    val_probs = softmax(val_logits, temperature)
+    val_correct = val_probs.argmax(1) == y_val
+    point = threshold_for_risk(val_probs.max(1), val_correct, REVIEW_MAX_RISK)
+
+    test_x = normalize_many(data.test_images)
+    test_probs = softmax(logits_of(inference, test_x), temperature)
+    test_conf, test_correct = test_probs.max(1), test_probs.argmax(1) == data.test_labels
+    accepted = test_conf >= point.threshold
+    metrics = {
+        "mnist_test_accuracy": float(test_correct.mean()),
+        "mnist_test_ece": expected_calibration_error(test_conf, test_correct),
+        "mnist_test_accepted_share": float(accepted.mean()),
+        "mnist_test_error_among_accepted": float(1 - test_correct[accepted].mean()) if accepted.any() else 0.0,
+        "validation_accuracy": float(val_correct.mean()),
+        "validation_accepted_share": point.coverage,
+    }
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    inference.save(out)
+    training: dict[str, Any] = {
+        **asdict(settings),
+        "mnist_sha256": data.sha256,
+        "mnist_source": data.source,
+        "final_train_loss": float(history.history["loss"][-1]),
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - started, 1),
+        "tensorflow": tf.__version__,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+    }
+    card = ModelCard(
+        model_file=out.name,
+        sha256=file_sha256(out),
+        temperature=temperature,
+        review_threshold=point.threshold,
+        metrics=metrics,
+        training=training,
+    )
+    write_card(card, out)
+    log.info("saved %s: %s", out, metrics)
+    return TrainResult(out, card)
+
+
+def _epoch_logger() -> Any:
+    """A Keras callback that logs one line per epoch (no progress bars in logs)."""
+    import keras
+
+    class EpochLogger(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+            logs = logs or {}
+            log.info(
+                "epoch %d: loss %.4f acc %.4f val_acc %.4f",
+                epoch + 1,
+                logs.get("loss", float("nan")),
+                logs.get("accuracy", float("nan")),
+                logs.get("val_accuracy", float("nan")),
+            )
+
+    return EpochLogger()

@@ -1,0 +1,196 @@
+"""Write a run's results as CSV (one row per digit) or JSON (the whole tree), never half-written.
+
+Output goes to a temporary file in the destination folder, is flushed to disk, and replaces the destination
+in one atomic rename; a crash at any moment leaves either the old file or the complete new one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from digitscan.errors import OutputNotWritableError, UsageError
+from digitscan.results import DigitResult, NumberResult, PageResult, RunResult
+
+CSV_COLUMNS = [
+    "file",
+    "page",
+    "number",
+    "position",
+    "digit",
+    "confidence",
+    "second_digit",
+    "second_confidence",
+    "x",
+    "y",
+    "w",
+    "h",
+    "number_text",
+    "number_confidence",
+    "needs_review",
+]
+FORMATS = {".csv": "csv", ".json": "json"}
+STDOUT = Path("-")
+
+
+def output_format(path: Path) -> str:
+    """``csv`` or ``json`` from the output's extension (``-`` means CSV on stdout)."""
+    if path == STDOUT:
+        return "csv"
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise UsageError(f"--out must end in .csv or .json (or be - for CSV on stdout), not {path.name!r}") from None
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any work when ``path`` cannot be written."""
+    output_format(path)
+    if path == STDOUT:
+        return
+    folder = path.parent if str(path.parent) else Path()
+    if path.is_dir():
+        raise OutputNotWritableError(f"output {path} is a folder; give a file name ending in .csv or .json")
+    if not folder.is_dir():
+        raise OutputNotWritableError(f"output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise OutputNotWritableError(f"output {path} is not writable")
+
+
+def _confidence(value: float) -> str:
+    return f"{value:.6f}"
+
+
+def digit_rows(run: RunResult) -> list[dict[str, Any]]:
+    """One dict per digit with the CSV columns, in file, page, number, position order."""
+    rows = []
+    for file_result in run.files:
+        for page in file_result.pages:
+            for number in page.numbers:
+                for digit in number.digits:
+                    rows.append(
+                        {
+                            "file": file_result.file,
+                            "page": page.page,
+                            "number": number.index,
+                            "position": digit.position,
+                            "digit": digit.digit,
+                            "confidence": _confidence(digit.confidence),
+                            "second_digit": digit.second_digit,
+                            "second_confidence": _confidence(digit.second_confidence),
+                            "x": digit.box.x,
+                            "y": digit.box.y,
+                            "w": digit.box.w,
+                            "h": digit.box.h,
+                            "number_text": number.text,
+                            "number_confidence": _confidence(number.confidence),
+                            "needs_review": "true" if digit.needs_review else "false",
+                        }
+                    )
+    return rows
+
+
+def render_csv(run: RunResult) -> str:
+    """The CSV text of a run."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(digit_rows(run))
+    return buffer.getvalue()
+
+
+def _digit_json(digit: DigitResult) -> dict[str, Any]:
+    return {
+        "position": digit.position,
+        "digit": digit.digit,
+        "confidence": round(digit.confidence, 6),
+        "second_digit": digit.second_digit,
+        "second_confidence": round(digit.second_confidence, 6),
+        "x": digit.box.x,
+        "y": digit.box.y,
+        "w": digit.box.w,
+        "h": digit.box.h,
+        "needs_review": digit.needs_review,
+    }
+
+
+def _number_json(number: NumberResult) -> dict[str, Any]:
+    box = number.box
+    return {
+        "number": number.index,
+        "text": number.text,
+        "confidence": round(number.confidence, 6),
+        "needs_review": number.needs_review,
+        "x": box.x,
+        "y": box.y,
+        "w": box.w,
+        "h": box.h,
+        "digits": [_digit_json(d) for d in number.digits],
+    }
+
+
+def _page_json(page: PageResult) -> dict[str, Any]:
+    return {
+        "page": page.page,
+        "width": page.width,
+        "height": page.height,
+        "skew_deg": page.skew_deg,
+        "numbers": [_number_json(n) for n in page.numbers],
+    }
+
+
+def render_json(run: RunResult) -> str:
+    """The JSON document of a run: metadata, summary, files -> pages -> numbers -> digits, failures."""
+    document = {
+        "digitscan": run.metadata,
+        "summary": {**run.counts(), "elapsed_s": run.elapsed_s},
+        "files": [{"file": f.file, "kind": f.kind, "pages": [_page_json(p) for p in f.pages]} for f in run.files],
+        "failures": [
+            {"file": x.file, "page": x.page, "stage": x.stage, "error_type": x.error_type, "message": x.message}
+            for x in run.failures
+        ],
+    }
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a synced temporary file and an atomic rename."""
+    folder = path.parent if str(path.parent) else Path()
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        Path(temp_name).chmod(0o644)
+        Path(temp_name).replace(path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def write_results(run: RunResult, path: Path) -> None:
+    """Write ``run`` to ``path`` in the format its extension names; ``-`` streams CSV to stdout."""
+    text = render_json(run) if output_format(path) == "json" else render_csv(run)
+    if path == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        write_atomic(path, text)
+    except OSError as exc:
+        raise OutputNotWritableError(f"cannot write {path}: {exc}") from exc
