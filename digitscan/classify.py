@@ -103,7 +103,7 @@ class DigitClassifier:
                 f"model {self.model_path} maps {model.input_shape} to {model.output_shape}, expected 28x28x1 -> 10"
             )
         tf = self._tf
-        self._model = model
+        self.keras_model = model
         spec = tf.TensorSpec((batch_size, 28, 28, 1), tf.float32)
         self._logits = tf.function(lambda x: model(x, training=False), input_signature=[spec])
         self.calls = 0

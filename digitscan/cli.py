@@ -47,7 +47,7 @@ def _exit_codes() -> Iterator[None]:
     try:
         yield
     except DigitscanError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         err.print("[bold red]interrupted[/]")
@@ -61,7 +61,7 @@ def _print_summary(counts: dict[str, int], elapsed: float, failures: list[tuple[
     table.add_row(*[str(counts[k]) for k in list(counts)[:6]], f"{elapsed:.1f} s")
     err.print(table)
     for where, kind, message in failures[:20]:
-        err.print(f"[red]failed[/] {where}: {kind}: {message}", highlight=False)
+        err.print(f"[red]failed[/] {where}: {kind}: {message}", highlight=False, soft_wrap=True)
     if len(failures) > 20:
         err.print(f"... and {len(failures) - 20} more failures (see the JSON output)")
 

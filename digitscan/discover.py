@@ -61,8 +61,8 @@ def _walk(folder: Path) -> list[Path]:
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(Path(root) / name for name in sorted(files) if not name.startswith("."))
-    return found
+        found.extend(Path(root) / name for name in files if not name.startswith("."))
+    return sorted(found, key=lambda path: path.relative_to(folder).as_posix())
 
 
 def discover(paths: Sequence[Path]) -> list[InputFile]:

@@ -164,6 +164,7 @@ def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
         epochs=settings.epochs,
         validation_data=(x_val, y_val.astype(np.int32)),
         verbose=0,
+        shuffle=False,  # the dataset shuffles itself, reproducibly from the seed
         callbacks=[_epoch_logger()],
     )
 

@@ -1,0 +1,162 @@
+"""The CLI end to end: the README's run on samples/, every input format, outputs, and one test per exit code."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from digitscan.cli import app
+from digitscan.scoring import score_files
+
+from .conftest import REPO, SAMPLES
+
+runner = CliRunner()
+
+
+def _process(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["process", *args])
+    return result.exit_code, result.output
+
+
+@pytest.fixture(scope="module")
+def samples_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("run") / "results.csv"
+    code, output = _process(str(SAMPLES), "--out", str(out))
+    assert code == 0, output
+    return out
+
+
+def test_samples_are_read_with_at_least_90_percent_digit_accuracy(samples_csv: Path) -> None:
+    result = score_files(samples_csv, SAMPLES / "truth.json")
+    assert result.truth_digits > 200
+    assert result.digit_accuracy >= 0.90, result.summary()
+    assert result.box_precision >= 0.95, result.summary()
+
+
+def test_every_sample_file_and_page_is_read(samples_csv: Path) -> None:
+    truth = json.loads((SAMPLES / "truth.json").read_text())
+    with samples_csv.open() as stream:
+        seen = {(row["file"], int(row["page"])) for row in csv.DictReader(stream)}
+    expected = {(name, page["page"]) for name, pages in truth["files"].items() for page in pages}
+    assert seen == expected
+    kinds = {Path(name).suffix for name, _ in expected}
+    assert {".png", ".jpg", ".tif", ".pdf"} <= kinds
+
+
+def test_fresh_synthetic_set_in_json(synthetic_dir: Path, tmp_path: Path) -> None:
+    out_json, out_csv = tmp_path / "r.json", tmp_path / "r.csv"
+    assert _process(str(synthetic_dir), "--out", str(out_json), "--quiet")[0] == 0
+    assert _process(str(synthetic_dir), "--out", str(out_csv), "--quiet")[0] == 0
+    document = json.loads(out_json.read_text())
+    assert document["digitscan"]["model"]["sha256"]
+    assert document["digitscan"]["options"]["pdf_dpi"] == 300
+    digits = sum(len(n["digits"]) for f in document["files"] for p in f["pages"] for n in p["numbers"])
+    assert digits == document["summary"]["digits"] == len(out_csv.read_text().splitlines()) - 1
+    assert score_files(out_csv, synthetic_dir / "truth.json").digit_accuracy >= 0.90
+
+
+def test_csv_to_stdout_carries_only_data(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "digitscan", "process", str(SAMPLES / "cheque_001.png"), "--out", "-"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("file,page,number,position,digit,confidence")
+    assert len(lines) > 10 and all(line.count(",") == 14 for line in lines)
+    assert "oneDNN" not in result.stderr  # TensorFlow's start-up banner is silenced
+
+
+def test_help_does_not_import_tensorflow() -> None:
+    code = "import sys\nfrom digitscan.cli import main\nsys.argv = ['digitscan', '--help']\n"
+    code += "try:\n    main()\nexcept SystemExit:\n    pass\nassert 'tensorflow' not in sys.modules, 'TF imported'\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "process" in result.stdout
+
+
+def test_exit_1_when_some_inputs_fail_and_the_rest_is_processed(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.png").write_bytes((SAMPLES / "cheque_001.png").read_bytes())
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "truncated.jpg").write_bytes((SAMPLES / "cheque_002.jpg").read_bytes()[:2000])
+    out = tmp_path / "r.json"
+    code, output = _process(str(folder), "--out", str(out))
+    assert code == 1, output
+    document = json.loads(out.read_text())
+    failed = {f["file"]: f for f in document["failures"]}
+    assert set(failed) == {"empty.png", "truncated.jpg"}
+    assert failed["empty.png"]["stage"] == "load"
+    good = next(f for f in document["files"] if f["file"] == "good.png")
+    assert sum(len(n["digits"]) for n in good["pages"][0]["numbers"]) > 10
+
+
+def test_exit_2_on_usage_errors(tmp_path: Path) -> None:
+    assert _process(str(SAMPLES), "--out", str(tmp_path / "r.txt"))[0] == 2
+    assert _process(str(SAMPLES), "--out", str(tmp_path / "r.csv"), "--pdf-dpi", "5")[0] == 2
+    assert _process(str(SAMPLES), "--out", str(tmp_path / "r.csv"), "--review-threshold", "1.5")[0] == 2
+    assert runner.invoke(app, ["process", str(SAMPLES)]).exit_code == 2  # --out missing
+
+
+def test_exit_3_on_missing_dependencies(tmp_path: Path) -> None:
+    args = [str(SAMPLES / "cheque_001.png"), "--out", str(tmp_path / "r.csv")]
+    assert _process(*args, "--model", str(tmp_path / "absent.keras"))[0] == 3
+    pytest.importorskip("tensorflow")
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        code, output = _process(*args, "--device", "gpu")
+        assert code == 3 and "no GPU" in output
+
+
+def test_exit_3_when_pdftoppm_is_missing_for_a_pdf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no poppler on PATH
+    code, output = _process(str(SAMPLES / "mixed_004.pdf"), "--out", str(tmp_path / "r.csv"))
+    assert code == 3
+    assert "apt-get install -y poppler-utils" in output
+
+
+def test_exit_4_when_no_scans_are_found(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("nothing here")
+    assert _process(str(tmp_path), "--out", str(tmp_path / "r.csv"))[0] == 4
+    assert _process(str(tmp_path / "missing"), "--out", str(tmp_path / "r.csv"))[0] == 4
+
+
+def test_exit_5_when_the_output_cannot_be_written(tmp_path: Path) -> None:
+    code, output = _process(str(SAMPLES), "--out", str(tmp_path / "no" / "such" / "r.csv"))
+    assert code == 5 and "does not exist" in output
+
+
+def test_exit_7_on_a_damaged_model(tmp_path: Path) -> None:
+    from digitscan.card import card_path, default_model_path
+
+    model = tmp_path / "damaged.keras"
+    model.write_bytes(default_model_path().read_bytes()[:-100])
+    card_path(model).write_text(card_path(default_model_path()).read_text())
+    code, output = _process(str(SAMPLES / "cheque_001.png"), "--out", str(tmp_path / "r.csv"), "--model", str(model))
+    assert code == 7 and "does not match its card" in output
+
+
+def test_image_with_exif_rotation_reports_boxes_on_the_displayed_page(tmp_path: Path) -> None:
+    upright = Image.open(SAMPLES / "cheque_001.png")
+    sideways = upright.transpose(Image.Transpose.ROTATE_90)  # stored rotated, EXIF says how to show it
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    sideways.save(tmp_path / "cheque.jpg", exif=exif, quality=95)
+    out = tmp_path / "r.json"
+    assert _process(str(tmp_path / "cheque.jpg"), "--out", str(out), "-q")[0] == 0
+    page = json.loads(out.read_text())["files"][0]["pages"][0]
+    assert (page["width"], page["height"]) == upright.size

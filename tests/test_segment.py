@@ -1,0 +1,101 @@
+"""Segmentation on synthetic pages with exact truth: recall, precision, deskew, rules and boxes, coordinates."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from digitscan.mnist import MnistData
+from digitscan.segment import Box, estimate_skew, segment_page
+from digitscan.synth import SyntheticPage, render_cheque, render_form
+
+
+def _gray(page: SyntheticPage) -> np.ndarray:
+    return cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+
+
+def _match(page: SyntheticPage, gray: np.ndarray) -> tuple[int, int, int]:
+    """(truth digits, truth digits found with IoU >= 0.5, reported boxes)."""
+    reported = [d.box for n in segment_page(gray).numbers for d in n.digits]
+    truth = [d.box for n in page.numbers for d in n.digits]
+    found = sum(any(t.iou(r) >= 0.5 for r in reported) for t in truth)
+    return len(truth), found, len(reported)
+
+
+@pytest.fixture(scope="module")
+def pages(mnist: MnistData) -> list[SyntheticPage]:
+    rng = np.random.default_rng(7)
+    return [render_cheque(rng, mnist) for _ in range(3)] + [render_form(rng, mnist) for _ in range(3)]
+
+
+def test_digit_boxes_recall_and_precision_on_synthetic_pages(pages: list[SyntheticPage]) -> None:
+    totals = np.sum([_match(page, _gray(page)) for page in pages], axis=0)
+    truth, found, reported = (int(v) for v in totals)
+    assert truth > 150
+    assert found / truth >= 0.97
+    assert found / reported >= 0.95  # comb walls, frames and rules are not reported as digits
+
+
+def test_numbers_are_grouped_in_reading_order(pages: list[SyntheticPage]) -> None:
+    page = pages[0]  # a cheque: date (8 cells), amount, reference number, in that order on the page
+    numbers = segment_page(_gray(page)).numbers
+    assert [len(n.digits) for n in numbers] == [len(t.digits) for t in page.numbers]
+    for found, truth in zip(numbers, page.numbers, strict=True):
+        assert all(f.box.iou(t.box) >= 0.5 for f, t in zip(found.digits, truth.digits, strict=True))
+
+
+def test_inverted_scan_reads_like_the_normal_one(pages: list[SyntheticPage]) -> None:
+    gray = _gray(pages[3])
+    truth, found, _ = _match(pages[3], cv2.bitwise_not(gray))
+    assert found / truth >= 0.97
+
+
+@pytest.mark.parametrize("angle", [-6.0, -2.5, 4.0, 9.0])
+def test_skew_is_measured_and_boxes_come_back_in_original_coordinates(mnist: MnistData, angle: float) -> None:
+    page = render_form(np.random.default_rng(11), mnist)
+    gray = _gray(page)
+    height, width = gray.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+    rotated = cv2.warpAffine(gray, matrix, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    skew, confidence = estimate_skew(cv2.threshold(255 - rotated, 80, 255, cv2.THRESH_BINARY)[1])
+    assert confidence > 0.3
+    # The form itself carries up to 3 degrees of synthetic skew; estimate against the whole rotation.
+    page_skew = segment_page(gray).skew_deg
+    assert skew == pytest.approx(page_skew - angle, abs=0.5)
+    # Truth boxes follow the rotation; reported boxes must land on them in the rotated image's grid.
+    rotated_truth = []
+    for number in page.numbers:
+        for digit in number.digits:
+            b = digit.box
+            corners = np.array([[b.x, b.y, 1], [b.right, b.y, 1], [b.x, b.bottom, 1], [b.right, b.bottom, 1]])
+            mapped = corners @ matrix.T
+            x0, y0 = mapped.min(axis=0)
+            x1, y1 = mapped.max(axis=0)
+            rotated_truth.append(Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
+    reported = [d.box for n in segment_page(rotated).numbers for d in n.digits]
+    found = sum(any(t.iou(r) >= 0.4 for r in reported) for t in rotated_truth)
+    assert found / len(rotated_truth) >= 0.95
+
+
+def test_blank_and_near_blank_pages_are_no_ops() -> None:
+    blank = np.full((800, 600), 235, np.uint8)
+    result = segment_page(blank)
+    assert result.numbers == () and result.skew_deg == 0.0 and result.skew_confidence == 0.0
+    noisy = np.clip(blank + np.random.default_rng(0).normal(0, 3, blank.shape), 0, 255).astype(np.uint8)
+    assert segment_page(noisy).numbers == ()
+
+
+def test_ruled_lines_are_removed_and_digits_on_them_kept(mnist: MnistData) -> None:
+    page = np.full((400, 900), 250, np.uint8)
+    for y in (100, 200, 300):
+        cv2.line(page, (20, y), (880, y), 40, 3)
+    cv2.rectangle(page, (10, 10), (890, 390), 40, 3)
+    digits = [mnist.test_images[i] for i in (0, 1, 2, 3)]  # 7 2 1 0
+    for index, image in enumerate(digits):
+        big = cv2.resize(image, (84, 84), interpolation=cv2.INTER_CUBIC)
+        region = page[120:204, 100 + 70 * index : 184 + 70 * index]  # bottoms touch the rule at y=200
+        np.minimum(region, 255 - big, out=region)  # ink spacing as in handwriting
+    result = segment_page(page)
+    assert [len(n.digits) for n in result.numbers] == [4]
+    assert all(d.box.h > 40 for d in result.numbers[0].digits)

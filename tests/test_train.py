@@ -1,0 +1,65 @@
+"""Training through the same code path as the shipped model, on a small subset (CI never retrains fully)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from typer.testing import CliRunner
+
+from digitscan.card import file_sha256
+from digitscan.classify import DigitClassifier
+from digitscan.cli import app
+from digitscan.mnist import MnistData
+from digitscan.normalize import normalize_many
+
+
+def test_smoke_training_writes_a_loadable_calibrated_model(tmp_path: Path, mnist_dir: Path, mnist: MnistData) -> None:
+    out = tmp_path / "tiny.keras"
+    args = ["train", "--mnist", str(mnist_dir), "--out", str(out), "--epochs", "2", "--limit", "6000", "--seed", "3"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["sha256"] == file_sha256(out)
+    assert card["training"]["train_limit"] == 6000 and card["training"]["seed"] == 3
+    assert card["training"]["mnist_sha256"] == mnist.sha256
+    assert 0 < card["review_threshold"] <= 1 and card["temperature"] > 0
+    classifier = DigitClassifier(out)
+    predictions = classifier.classify(normalize_many(mnist.test_images[:1000]))
+    accuracy = float(np.mean(predictions.digit == mnist.test_labels[:1000]))
+    assert accuracy > 0.8  # 4,800 images, two epochs: far above chance, below the shipped model
+    assert abs(accuracy - card["metrics"]["mnist_test_accuracy"]) < 0.05
+
+
+def test_train_refuses_bad_arguments(tmp_path: Path, mnist_dir: Path) -> None:
+    result = CliRunner().invoke(app, ["train", "--mnist", str(mnist_dir), "--out", str(tmp_path / "m.h5")])
+    assert result.exit_code == 2
+    result = CliRunner().invoke(app, ["train", "--mnist", str(tmp_path / "none"), "--out", str(tmp_path / "m.keras")])
+    assert result.exit_code == 2
+
+
+def test_folding_batch_norm_keeps_the_outputs() -> None:
+    import keras
+
+    from digitscan.network import build_network, fold_batch_norm
+
+    keras.utils.set_random_seed(0)
+    trained = build_network()
+    rng = np.random.default_rng(0)
+    for layer in trained.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, gamma.shape),
+                    rng.normal(0, 0.2, beta.shape),
+                    rng.normal(0, 0.2, mean.shape),
+                    rng.uniform(0.5, 2.0, variance.shape),
+                ]
+            )
+    images = rng.uniform(0, 1, (16, 28, 28, 1)).astype(np.float32)
+    folded = fold_batch_norm(trained)
+    assert len(folded.layers) < len(trained.layers)
+    expected = trained(images, training=False).numpy()
+    assert np.allclose(folded(images, training=False).numpy(), expected, atol=1e-4)

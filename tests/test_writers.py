@@ -1,0 +1,82 @@
+"""CSV and JSON outputs: exact columns and schema, atomic writes, early writability checks."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from digitscan.errors import OutputNotWritableError, UsageError
+from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
+from digitscan.segment import Box
+from digitscan.writers import CSV_COLUMNS, check_writable, render_csv, render_json, write_results
+
+
+def _run() -> RunResult:
+    digits = (
+        DigitResult(0, 4, 0.99, 9, 0.008, Box(10, 20, 30, 40), False),
+        DigitResult(1, 2, 0.61, 7, 0.35, Box(45, 22, 28, 41), True),
+    )
+    page = PageResult(1, 800, 600, 1.5, (NumberResult(0, digits),))
+    failure = Failure("bad.png", None, "load", "InputFileError", "cannot read image")
+    return RunResult(
+        (FileResult("sub/a.png", "png", (page,)), FileResult("bad.png", None, ())),
+        (failure,),
+        {"digitscan_version": "0.1.0"},
+        1.25,
+    )
+
+
+def test_csv_has_the_documented_columns_in_order_and_one_row_per_digit() -> None:
+    rows = list(csv.reader(io.StringIO(render_csv(_run()))))
+    assert rows[0] == CSV_COLUMNS
+    assert CSV_COLUMNS[:4] == ["file", "page", "number", "position"]
+    assert rows[1] == [
+        "sub/a.png", "1", "0", "0", "4", "0.990000", "9", "0.008000", "10", "20", "30", "40", "42", "0.610000", "false",
+    ]  # fmt: skip
+    assert rows[2][4] == "2" and rows[2][-1] == "true"
+    assert len(rows) == 3
+
+
+def test_json_is_one_document_with_metadata_files_pages_numbers_digits_and_failures() -> None:
+    document = json.loads(render_json(_run()))
+    assert document["digitscan"]["digitscan_version"] == "0.1.0"
+    assert document["summary"] == {
+        "files": 2, "pages": 1, "numbers": 1, "digits": 2, "needs_review": 1, "failures": 1, "elapsed_s": 1.25,
+    }  # fmt: skip
+    number = document["files"][0]["pages"][0]["numbers"][0]
+    assert (number["text"], number["confidence"], number["needs_review"]) == ("42", 0.61, True)
+    assert (number["x"], number["y"], number["w"], number["h"]) == (10, 20, 63, 43)
+    assert set(number["digits"][0]) == {
+        "position", "digit", "confidence", "second_digit", "second_confidence", "x", "y", "w", "h", "needs_review",
+    }  # fmt: skip
+    assert document["failures"] == [
+        {
+            "file": "bad.png",
+            "page": None,
+            "stage": "load",
+            "error_type": "InputFileError",
+            "message": "cannot read image",
+        }
+    ]
+
+
+def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    out.write_text("old")
+    write_results(_run(), out)
+    assert json.loads(out.read_text())["summary"]["digits"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_unwritable_outputs_are_refused_before_any_work(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r"\.csv or \.json"):
+        check_writable(tmp_path / "results.txt")
+    with pytest.raises(OutputNotWritableError, match="does not exist"):
+        check_writable(tmp_path / "missing" / "results.csv")
+    with pytest.raises(OutputNotWritableError, match="is a folder"):
+        (tmp_path / "dir.csv").mkdir()
+        check_writable(tmp_path / "dir.csv")
