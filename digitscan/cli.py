@@ -37,7 +37,9 @@ def _root(
     ] = False,
 ) -> None:
     level = logging.DEBUG if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(message)s", handlers=[RichHandler(console=err, show_path=False)])
+    console = RichHandler(console=err, show_path=False)
+    console.setLevel(level)  # a log file may lower the logger's level; the terminal stays at this one
+    logging.basicConfig(level=level, format="%(message)s", handlers=[console])
     logging.getLogger("digitscan").setLevel(level)
 
 
@@ -66,6 +68,39 @@ def _print_summary(counts: dict[str, int], elapsed: float, failures: list[tuple[
         err.print(f"... and {len(failures) - 20} more failures (see the JSON output)")
 
 
+def _add_log_file(path: Path) -> None:
+    """Append timestamped INFO logs of the run to ``path`` (cron jobs keep these)."""
+    from digitscan.errors import OutputNotWritableError
+
+    try:
+        handler = logging.FileHandler(path, encoding="utf-8")
+    except OSError as exc:
+        raise OutputNotWritableError(f"cannot open log file {path}: {exc}") from exc
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    package = logging.getLogger("digitscan")
+    package.addHandler(handler)
+    package.setLevel(min(package.level or logging.WARNING, logging.INFO))
+
+
+class _PlainProgress:
+    """Progress for logs and cron: a plain line every 30 seconds and at the end, never a bar."""
+
+    interval_s = 30.0
+
+    def __init__(self) -> None:
+        import time
+
+        self._clock = time.monotonic
+        self._last = self._clock()
+
+    def __call__(self, done: int, total: int) -> None:
+        now = self._clock()
+        if done == total or now - self._last >= self.interval_s:
+            self._last = now
+            err.print(f"digitscan: {done}/{total} files read", highlight=False, soft_wrap=True)
+
+
 @app.command()
 def process(
     paths: Annotated[list[Path], typer.Argument(help="Scan files and folders (searched recursively).")],
@@ -78,6 +113,8 @@ def process(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Crops per model call.")] = 256,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = True,
+    log_file: Annotated[Path | None, typer.Option(help="Also log every file read and every failure here.")] = None,
 ) -> None:
     """Find and read every handwritten digit in the scans; write one row per digit."""
     with _exit_codes():
@@ -85,17 +122,24 @@ def process(
         from digitscan.pipeline import process as run_process
         from digitscan.writers import check_writable, write_results
 
-        check_writable(out)
+        check_writable(out, overwrite)
+        if log_file is not None:
+            _add_log_file(log_file)
         options = ProcessOptions(pdf_dpi, device, model, review_threshold, batch_size)
-        show_progress = not quiet and err.is_terminal
-        if show_progress:
+        if quiet:
+            run = run_process(paths, options)
+        elif err.is_terminal:
             from rich.progress import Progress
 
             with Progress(console=err, transient=True) as progress:
                 task = progress.add_task("reading scans", total=None)
-                run = run_process(paths, options, on_file_done=lambda _: progress.advance(task))
+
+                def advance(done: int, total: int) -> None:
+                    progress.update(task, completed=done, total=total)
+
+                run = run_process(paths, options, on_file_done=advance)
         else:
-            run = run_process(paths, options)
+            run = run_process(paths, options, on_file_done=_PlainProgress())
         write_results(run, out)
         if not quiet:
             failures = [

@@ -82,7 +82,7 @@ def discover(paths: Sequence[Path]) -> list[InputFile]:
         else:
             candidates = [(given, given.as_posix(), True)]
         for path, name, explicit in candidates:
-            resolved = path.resolve()
+            resolved = Path(os.path.realpath(path))  # never raises, even on a symlink loop
             if resolved in seen:
                 continue
             kind = detect_kind(path)

@@ -60,3 +60,7 @@ class BadModelError(DigitscanError):
 
 class InputFileError(Exception):
     """One input file (or one page of it) could not be read; recorded as a failure, the run goes on."""
+
+    def __init__(self, message: str, page: int | None = None) -> None:
+        super().__init__(message)
+        self.page = page  # the page that failed, None when the whole file did

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -75,21 +76,28 @@ def _dpi(image: Image.Image) -> float | None:
 
 def _raster_pages(input_file: InputFile) -> Iterator[Page]:
     try:
-        image = Image.open(input_file.path)
+        with warnings.catch_warnings():  # the explicit pixel limit below decides, not a warning
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(input_file.path)
     except Image.DecompressionBombError as exc:
         raise InputFileError(f"image is larger than the {MAX_PIXELS:,} pixel limit: {exc}") from exc
     except (OSError, ValueError, SyntaxError) as exc:
         raise InputFileError(f"cannot read image: {exc}") from exc
     with image:
         for index, frame in enumerate(ImageSequence.Iterator(image), start=1):
+            if frame.width * frame.height > MAX_PIXELS:
+                raise InputFileError(
+                    f"page {index} is {frame.width}x{frame.height} pixels, over the {MAX_PIXELS:,} pixel limit",
+                    page=index,
+                )
             try:
                 frame.load()
                 oriented = ImageOps.exif_transpose(frame)
                 gray = to_gray(oriented)
             except Image.DecompressionBombError as exc:
-                raise InputFileError(f"page {index} exceeds the {MAX_PIXELS:,} pixel limit") from exc
+                raise InputFileError(f"page {index} exceeds the {MAX_PIXELS:,} pixel limit", page=index) from exc
             except (OSError, ValueError, SyntaxError) as exc:
-                raise InputFileError(f"page {index} cannot be decoded: {exc}") from exc
+                raise InputFileError(f"page {index} cannot be decoded: {exc}", page=index) from exc
             yield Page(input_file, index, gray, _dpi(frame))
 
 
@@ -110,15 +118,22 @@ def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:
                 str(input_file.path), dpi=pdf_dpi, first_page=number, last_page=number, grayscale=True
             )
         except (PDFPageCountError, PDFSyntaxError, ValueError) as exc:
-            raise InputFileError(f"page {number} cannot be rendered: {str(exc).strip()}") from exc
+            raise InputFileError(f"page {number} cannot be rendered: {str(exc).strip()}", page=number) from exc
         if rendered.width * rendered.height > MAX_PIXELS:
-            raise InputFileError(f"page {number} at {pdf_dpi} dpi exceeds the {MAX_PIXELS:,} pixel limit")
+            raise InputFileError(f"page {number} at {pdf_dpi} dpi exceeds the {MAX_PIXELS:,} pixel limit", page=number)
         yield Page(input_file, number, to_gray(rendered), float(pdf_dpi))
 
 
 def iter_pages(input_file: InputFile, pdf_dpi: int = 300) -> Iterator[Page]:
     """Yield the pages of ``input_file`` in order; raise :class:`InputFileError` when it cannot be read."""
     if input_file.kind is None:
+        try:
+            with input_file.path.open("rb") as stream:
+                empty = not stream.read(1)
+        except OSError as exc:
+            raise InputFileError(f"cannot open: {exc.strerror or exc}") from exc
+        if empty:
+            raise InputFileError("empty file (0 bytes)")
         raise InputFileError("not a supported scan (PNG, JPEG, TIFF, BMP or PDF) by its content")
     if input_file.kind == "pdf":
         yield from _pdf_pages(input_file, pdf_dpi)

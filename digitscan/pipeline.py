@@ -109,10 +109,8 @@ class _Run:
 
 
 def _process_file(run: _Run, index: int, input_file: InputFile, options: ProcessOptions) -> None:
-    page_number = None
     try:
         for page in iter_pages(input_file, options.pdf_dpi):
-            page_number = page.number
             try:
                 segmentation = segment_page(page.image)
             except Exception as exc:  # one bad page must not stop the file, let alone the run
@@ -123,11 +121,10 @@ def _process_file(run: _Run, index: int, input_file: InputFile, options: Process
             height, width = page.image.shape
             run.add(_PendingPage(index, page.number, width, height, segmentation, normalize_many(inks)))
     except InputFileError as exc:
-        failed_page = None if page_number is None else page_number + 1
         log.warning("%s: %s", input_file.name, exc)
-        run.failures.append(Failure(input_file.name, failed_page, "load", type(exc).__name__, str(exc)))
-    except OSError as exc:
-        log.warning("%s: %s", input_file.name, exc)
+        run.failures.append(Failure(input_file.name, exc.page, "load", type(exc).__name__, str(exc)))
+    except Exception as exc:  # a decoder bug on one file must not end a night's run
+        log.exception("unexpected error reading %s", input_file.name)
         run.failures.append(Failure(input_file.name, None, "load", type(exc).__name__, str(exc)))
 
 
@@ -135,12 +132,12 @@ def process(
     paths: Sequence[Path],
     options: ProcessOptions | None = None,
     classifier: DigitClassifier | None = None,
-    on_file_done: Callable[[InputFile], None] | None = None,
+    on_file_done: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Read every handwritten digit in the scans under ``paths``.
 
-    ``classifier`` may be passed to reuse a loaded model across runs; ``on_file_done`` is called after
-    each input file (progress display).
+    ``classifier`` may be passed to reuse a loaded model across runs; ``on_file_done(done, total)`` is
+    called after each input file (progress display).
     """
     options = options or ProcessOptions()
     options.validate()
@@ -155,8 +152,9 @@ def process(
     run = _Run(classifier, threshold, flush_at=4 * classifier.batch_size)
     for index, input_file in enumerate(inputs):
         _process_file(run, index, input_file, options)
+        log.info("read %s", input_file.name)
         if on_file_done is not None:
-            on_file_done(input_file)
+            on_file_done(index + 1, len(inputs))
     run.flush()
 
     files = tuple(FileResult(f.name, f.kind, tuple(run.pages.get(i, []))) for i, f in enumerate(inputs))

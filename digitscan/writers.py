@@ -49,11 +49,13 @@ def output_format(path: Path) -> str:
         raise UsageError(f"--out must end in .csv or .json (or be - for CSV on stdout), not {path.name!r}") from None
 
 
-def check_writable(path: Path) -> None:
-    """Fail before any work when ``path`` cannot be written."""
+def check_writable(path: Path, overwrite: bool = True) -> None:
+    """Fail before any work when ``path`` cannot be written (or exists and must not be replaced)."""
     output_format(path)
     if path == STDOUT:
         return
+    if not overwrite and path.exists():
+        raise OutputNotWritableError(f"output {path} exists and --no-overwrite was given")
     folder = path.parent if str(path.parent) else Path()
     if path.is_dir():
         raise OutputNotWritableError(f"output {path} is a folder; give a file name ending in .csv or .json")

@@ -160,3 +160,42 @@ def test_image_with_exif_rotation_reports_boxes_on_the_displayed_page(tmp_path: 
     assert _process(str(tmp_path / "cheque.jpg"), "--out", str(out), "-q")[0] == 0
     page = json.loads(out.read_text())["files"][0]["pages"][0]
     assert (page["width"], page["height"]) == upright.size
+
+
+def test_exit_5_under_no_overwrite_and_the_old_output_is_untouched(tmp_path: Path) -> None:
+    out = tmp_path / "r.csv"
+    out.write_text("yesterday's results\n")
+    code, output = _process(str(SAMPLES / "cheque_001.png"), "--out", str(out), "--no-overwrite")
+    assert code == 5 and "exists" in output
+    assert out.read_text() == "yesterday's results\n"
+
+
+def test_cron_run_logs_plain_progress_and_a_log_file(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "a.png").write_bytes((SAMPLES / "cheque_001.png").read_bytes())
+    (folder / "b.png").write_bytes(b"")
+    log = tmp_path / "run.log"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "digitscan",
+            "process",
+            str(folder),
+            "--out",
+            str(tmp_path / "r.csv"),
+            "--log-file",
+            str(log),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert result.returncode == 1
+    assert "digitscan: 2/2 files read" in result.stderr  # not a terminal: plain lines, no bar
+    assert "\x1b[" not in result.stderr
+    assert result.stdout == ""
+    text = log.read_text()
+    assert "read a.png" in text and "b.png: empty file" in text
