@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -68,6 +69,11 @@ def _print_summary(counts: dict[str, int], elapsed: float, failures: list[tuple[
         err.print(f"... and {len(failures) - 20} more failures (see the JSON output)")
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (a scheduler stopping the job) ends the run like Ctrl-C: exit 130, journal kept."""
+    raise KeyboardInterrupt
+
+
 def _add_log_file(path: Path) -> None:
     """Append timestamped INFO logs of the run to ``path`` (cron jobs keep these)."""
     from digitscan.errors import OutputNotWritableError
@@ -101,6 +107,25 @@ class _PlainProgress:
             err.print(f"digitscan: {done}/{total} files read", highlight=False, soft_wrap=True)
 
 
+def _run_with_progress(paths: list[Path], options: Any, journal: Any, quiet: bool) -> Any:
+    """Run the pipeline with a bar on a terminal, plain lines otherwise, nothing when quiet."""
+    from digitscan.pipeline import process as run_process
+
+    if quiet:
+        return run_process(paths, options, journal=journal)
+    if not err.is_terminal:
+        return run_process(paths, options, on_file_done=_PlainProgress(), journal=journal)
+    from rich.progress import Progress
+
+    with Progress(console=err, transient=True) as progress:
+        task = progress.add_task("reading scans", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        return run_process(paths, options, on_file_done=advance, journal=journal)
+
+
 @app.command()
 def process(
     paths: Annotated[list[Path], typer.Argument(help="Scan files and folders (searched recursively).")],
@@ -115,31 +140,31 @@ def process(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = True,
     log_file: Annotated[Path | None, typer.Option(help="Also log every file read and every failure here.")] = None,
+    fresh: Annotated[
+        bool, typer.Option("--fresh", help="Forget the run journal beside --out and read every file again.")
+    ] = False,
 ) -> None:
-    """Find and read every handwritten digit in the scans; write one row per digit."""
+    """Find and read every handwritten digit in the scans; write one row per digit.
+
+    Finished files are kept in a run journal beside the output: rerunning the same command after an
+    interruption, or over a folder with new scans, reads only what is not done yet.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     with _exit_codes():
+        from digitscan.journal import RunJournal, journal_path
         from digitscan.pipeline import ProcessOptions
-        from digitscan.pipeline import process as run_process
-        from digitscan.writers import check_writable, write_results
+        from digitscan.writers import STDOUT, check_writable, write_results
 
         check_writable(out, overwrite)
         if log_file is not None:
             _add_log_file(log_file)
         options = ProcessOptions(pdf_dpi, device, model, review_threshold, batch_size)
-        if quiet:
-            run = run_process(paths, options)
-        elif err.is_terminal:
-            from rich.progress import Progress
-
-            with Progress(console=err, transient=True) as progress:
-                task = progress.add_task("reading scans", total=None)
-
-                def advance(done: int, total: int) -> None:
-                    progress.update(task, completed=done, total=total)
-
-                run = run_process(paths, options, on_file_done=advance)
-        else:
-            run = run_process(paths, options, on_file_done=_PlainProgress())
+        journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
+        try:
+            run = _run_with_progress(paths, options, journal, quiet)
+        finally:
+            if journal is not None:
+                journal.close()
         write_results(run, out)
         if not quiet:
             failures = [

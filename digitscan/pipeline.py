@@ -20,6 +20,7 @@ from digitscan import __version__
 from digitscan.classify import DigitClassifier
 from digitscan.discover import InputFile, discover
 from digitscan.errors import InputFileError, NoInputError, UsageError
+from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
@@ -65,10 +66,17 @@ class _Run:
     classifier: DigitClassifier
     threshold: float
     flush_at: int
+    inputs: list[InputFile]
+    journal: RunJournal | None = None
+    keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
-    failures: list[Failure] = field(default_factory=list)
+    failures: dict[int, list[Failure]] = field(default_factory=dict)
     pending: list[_PendingPage] = field(default_factory=list)
     pending_crops: int = 0
+    read_to_end: list[int] = field(default_factory=list)  # files whose pages are all buffered or assembled
+
+    def fail(self, index: int, failure: Failure) -> None:
+        self.failures.setdefault(index, []).append(failure)
 
     def add(self, item: _PendingPage) -> None:
         self.pending.append(item)
@@ -77,9 +85,7 @@ class _Run:
             self.flush()
 
     def flush(self) -> None:
-        """Classify every buffered crop in one batched pass and assemble their pages."""
-        if not self.pending:
-            return
+        """Classify every buffered crop in one batched pass, assemble their pages, journal finished files."""
         crops = [p.crops for p in self.pending if len(p.crops)]
         predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
         cursor = 0
@@ -106,6 +112,19 @@ class _Run:
             self.pages.setdefault(item.file_index, []).append(page)
         self.pending.clear()
         self.pending_crops = 0
+        if self.journal is not None:
+            self.journal.record(
+                [
+                    (self.keys[i], self.file_result(i), self.failures.get(i, []))
+                    for i in self.read_to_end
+                    if i in self.keys
+                ]
+            )
+        self.read_to_end.clear()
+
+    def file_result(self, index: int) -> FileResult:
+        item = self.inputs[index]
+        return FileResult(item.name, item.kind, tuple(self.pages.get(index, [])))
 
 
 def _process_file(run: _Run, index: int, input_file: InputFile, options: ProcessOptions) -> None:
@@ -115,17 +134,17 @@ def _process_file(run: _Run, index: int, input_file: InputFile, options: Process
                 segmentation = segment_page(page.image)
             except Exception as exc:  # one bad page must not stop the file, let alone the run
                 log.exception("segmentation failed on %s page %d", input_file.name, page.number)
-                run.failures.append(Failure(input_file.name, page.number, "segment", type(exc).__name__, str(exc)))
+                run.fail(index, Failure(input_file.name, page.number, "segment", type(exc).__name__, str(exc)))
                 continue
             inks = [digit.ink for number in segmentation.numbers for digit in number.digits]
             height, width = page.image.shape
             run.add(_PendingPage(index, page.number, width, height, segmentation, normalize_many(inks)))
     except InputFileError as exc:
         log.warning("%s: %s", input_file.name, exc)
-        run.failures.append(Failure(input_file.name, exc.page, "load", type(exc).__name__, str(exc)))
+        run.fail(index, Failure(input_file.name, exc.page, "load", type(exc).__name__, str(exc)))
     except Exception as exc:  # a decoder bug on one file must not end a night's run
         log.exception("unexpected error reading %s", input_file.name)
-        run.failures.append(Failure(input_file.name, None, "load", type(exc).__name__, str(exc)))
+        run.fail(index, Failure(input_file.name, None, "load", type(exc).__name__, str(exc)))
 
 
 def process(
@@ -133,11 +152,13 @@ def process(
     options: ProcessOptions | None = None,
     classifier: DigitClassifier | None = None,
     on_file_done: Callable[[int, int], None] | None = None,
+    journal: RunJournal | None = None,
 ) -> RunResult:
     """Read every handwritten digit in the scans under ``paths``.
 
     ``classifier`` may be passed to reuse a loaded model across runs; ``on_file_done(done, total)`` is
-    called after each input file (progress display).
+    called after each input file (progress display). With a ``journal``, files it already holds under the
+    same settings are not read again, and every file read is recorded in it as soon as it is finished.
     """
     options = options or ProcessOptions()
     options.validate()
@@ -149,19 +170,40 @@ def process(
         require_poppler()
     classifier = classifier or DigitClassifier(options.model, options.device, options.batch_size)
     threshold = classifier.card.review_threshold if options.review_threshold is None else options.review_threshold
-    run = _Run(classifier, threshold, flush_at=4 * classifier.batch_size)
+    run = _Run(classifier, threshold, 4 * classifier.batch_size, inputs, journal)
+    settings = {"version": __version__, "model": classifier.card.sha256, "pdf_dpi": options.pdf_dpi}
+    settings_key = run_key({**settings, "review_threshold": threshold})
+    resumed = 0
     for index, input_file in enumerate(inputs):
-        _process_file(run, index, input_file, options)
-        log.info("read %s", input_file.name)
+        stored = None
+        if journal is not None:
+            run.keys[index] = file_key(input_file, settings_key)
+            stored = journal.lookup(run.keys[index], input_file.name)
+        if stored is not None:
+            run.pages[index] = list(stored[0].pages)
+            if stored[1]:
+                run.failures[index] = stored[1]
+            resumed += 1
+        else:
+            _process_file(run, index, input_file, options)
+            run.read_to_end.append(index)
+            log.info("read %s", input_file.name)
         if on_file_done is not None:
             on_file_done(index + 1, len(inputs))
     run.flush()
+    if resumed:
+        log.info("%d of %d files were already done in the run journal", resumed, len(inputs))
 
-    files = tuple(FileResult(f.name, f.kind, tuple(run.pages.get(i, []))) for i, f in enumerate(inputs))
     metadata: dict[str, Any] = {
         "digitscan_version": __version__,
         "model": {"path": str(classifier.model_path), **classifier.card.to_json()},
         "options": {**asdict(options), "model": str(classifier.model_path), "review_threshold": threshold},
         "device": classifier.device,
+        "files_from_journal": resumed,
     }
-    return RunResult(files, tuple(run.failures), metadata, round(time.monotonic() - started, 3))
+    return RunResult(
+        tuple(run.file_result(i) for i in range(len(inputs))),
+        tuple(failure for i in sorted(run.failures) for failure in run.failures[i]),
+        metadata,
+        round(time.monotonic() - started, 3),
+    )
