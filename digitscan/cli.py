@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -137,6 +138,9 @@ def process(
         float | None, typer.Option(help="Digits below this confidence need review [default: the model card's].")
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Crops per model call.")] = 256,
+    jobs: Annotated[
+        int, typer.Option(help="Worker processes for loading and segmentation [default: the number of cores].")
+    ] = 0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = True,
     log_file: Annotated[Path | None, typer.Option(help="Also log every file read and every failure here.")] = None,
@@ -158,7 +162,7 @@ def process(
         check_writable(out, overwrite)
         if log_file is not None:
             _add_log_file(log_file)
-        options = ProcessOptions(pdf_dpi, device, model, review_threshold, batch_size)
+        options = ProcessOptions(pdf_dpi, device, model, review_threshold, batch_size, jobs or os.cpu_count() or 1)
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:
             run = _run_with_progress(paths, options, journal, quiet)

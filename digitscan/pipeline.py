@@ -1,15 +1,22 @@
 """The run: discover -> load pages -> segment -> normalise -> classify in batches -> assemble.
 
-Pages are streamed one at a time; their crops wait in a small buffer until enough have gathered to fill
-several model batches, so the model sees batches drawn from many pages and files while memory stays
-bounded. A file or page that fails becomes a :class:`Failure` and the run goes on.
+Loading, segmentation and normalisation (the CPU stages) run per file, in worker processes when
+``jobs > 1``, with at most two files per worker in flight. Their crops wait in a small buffer until enough
+have gathered to fill several model batches, so the one model in the parent process sees batches drawn from
+many pages and files while memory stays bounded. A file or page that fails, or whose worker dies, becomes a
+:class:`Failure` and the run goes on.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import signal
 import time
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +31,7 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
-from digitscan.segment import PageSegmentation, segment_page
+from digitscan.segment import Box, segment_page
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +45,7 @@ class ProcessOptions:
     model: Path | None = None
     review_threshold: float | None = None  # None: the model card's calibrated threshold
     batch_size: int = 256
+    jobs: int = 1  # worker processes for loading, segmentation and normalisation
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -47,16 +55,114 @@ class ProcessOptions:
             raise UsageError(f"--review-threshold must be between 0 and 1, not {self.review_threshold}")
         if self.batch_size < 1:
             raise UsageError("--batch-size must be at least 1")
+        if self.jobs < 1:
+            raise UsageError("--jobs must be at least 1")
 
 
-@dataclass
-class _PendingPage:
-    file_index: int
+@dataclass(frozen=True)
+class PageWork:
+    """What the CPU stages make of one page: digit boxes per number and their normalised crops (picklable)."""
+
     page: int
     width: int
     height: int
-    segmentation: PageSegmentation
-    crops: np.ndarray
+    skew_deg: float
+    numbers: tuple[tuple[Box, ...], ...]
+    crops: np.ndarray  # (digits on the page, 28, 28), in number then position order
+
+
+@dataclass(frozen=True)
+class FileWork:
+    """One file after loading, segmentation and normalisation; crosses the worker-process boundary."""
+
+    index: int
+    pages: tuple[PageWork, ...]
+    failures: tuple[Failure, ...]
+
+
+FileReader = Callable[[int, InputFile, int], FileWork]
+
+
+def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
+    """Load, segment and normalise every page of one file; failures are recorded, never raised."""
+    pages: list[PageWork] = []
+    failures: list[Failure] = []
+
+    def fail(page: int | None, stage: str, exc: BaseException) -> None:
+        failures.append(Failure(input_file.name, page, stage, type(exc).__name__, str(exc)))
+
+    try:
+        for page in iter_pages(input_file, pdf_dpi):
+            try:
+                segmentation = segment_page(page.image)
+            except Exception as exc:  # one bad page must not stop the file, let alone the run
+                log.exception("segmentation failed on %s page %d", input_file.name, page.number)
+                fail(page.number, "segment", exc)
+                continue
+            inks = [digit.ink for number in segmentation.numbers for digit in number.digits]
+            height, width = page.image.shape
+            boxes = tuple(tuple(d.box for d in number.digits) for number in segmentation.numbers)
+            pages.append(PageWork(page.number, width, height, segmentation.skew_deg, boxes, normalize_many(inks)))
+    except InputFileError as exc:
+        fail(exc.page, "load", exc)
+    except Exception as exc:  # a decoder bug on one file must not end a night's run
+        log.exception("unexpected error reading %s", input_file.name)
+        fail(None, "load", exc)
+    return FileWork(index, tuple(pages), tuple(failures))
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and keeps the journal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _new_pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver: workers never inherit the parent's TensorFlow threads.
+    return ProcessPoolExecutor(
+        workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_ignore_sigint
+    )
+
+
+def _retry_alone(reader: FileReader, index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
+    """Read one file in a pool of its own: the file that kills its worker again becomes a failure."""
+    with _new_pool(1) as pool:
+        try:
+            return pool.submit(reader, index, input_file, pdf_dpi).result()
+        except BrokenProcessPool:
+            log.warning("%s: the worker process reading it died", input_file.name)
+            error = RuntimeError("the worker process reading this file died (crash or out of memory)")
+            return FileWork(index, (), (Failure(input_file.name, None, "load", "WorkerDied", str(error)),))
+
+
+def read_files(todo: list[tuple[int, InputFile]], pdf_dpi: int, jobs: int, reader: FileReader) -> Iterator[FileWork]:
+    """Read files in input order, in ``jobs`` worker processes with at most 2 x jobs files in flight."""
+    if jobs <= 1:
+        for index, input_file in todo:
+            yield reader(index, input_file, pdf_dpi)
+        return
+    waiting = deque(todo)
+    pool = _new_pool(jobs)
+    in_flight: deque[tuple[int, InputFile, Future[FileWork]]] = deque()
+    try:
+        while waiting or in_flight:
+            while waiting and len(in_flight) < 2 * jobs:
+                index, input_file = waiting.popleft()
+                in_flight.append((index, input_file, pool.submit(reader, index, input_file, pdf_dpi)))
+            index, input_file, future = in_flight[0]
+            try:
+                work = future.result()
+            except BrokenProcessPool:
+                # A worker died: every file in flight is suspect. Read each alone, then carry on.
+                pool.shutdown(wait=False, cancel_futures=True)
+                for index, input_file, _ in in_flight:
+                    yield _retry_alone(reader, index, input_file, pdf_dpi)
+                in_flight.clear()
+                pool = _new_pool(jobs)
+                continue
+            in_flight.popleft()
+            yield work
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 @dataclass
@@ -71,29 +177,35 @@ class _Run:
     keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
-    pending: list[_PendingPage] = field(default_factory=list)
+    pending: list[tuple[int, PageWork]] = field(default_factory=list)
     pending_crops: int = 0
     read_to_end: list[int] = field(default_factory=list)  # files whose pages are all buffered or assembled
 
     def fail(self, index: int, failure: Failure) -> None:
         self.failures.setdefault(index, []).append(failure)
 
-    def add(self, item: _PendingPage) -> None:
-        self.pending.append(item)
-        self.pending_crops += len(item.crops)
+    def add(self, work: FileWork) -> None:
+        """Buffer a read file's pages; classify once enough crops have gathered."""
+        for failure in work.failures:  # logged here: a worker's own logs do not reach the log file
+            log.warning("%s%s: %s", failure.file, f" page {failure.page}" if failure.page else "", failure.message)
+            self.fail(work.index, failure)
+        for page in work.pages:
+            self.pending.append((work.index, page))
+            self.pending_crops += len(page.crops)
+        self.read_to_end.append(work.index)
         if self.pending_crops >= self.flush_at:
             self.flush()
 
     def flush(self) -> None:
         """Classify every buffered crop in one batched pass, assemble their pages, journal finished files."""
-        crops = [p.crops for p in self.pending if len(p.crops)]
+        crops = [page.crops for _, page in self.pending if len(page.crops)]
         predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
         cursor = 0
-        for item in self.pending:
+        for file_index, page in self.pending:
             numbers = []
-            for index, candidate in enumerate(item.segmentation.numbers):
+            for number_index, boxes in enumerate(page.numbers):
                 digits = []
-                for position, digit in enumerate(candidate.digits):
+                for position, box in enumerate(boxes):
                     confidence = float(predictions.confidence[cursor])
                     digits.append(
                         DigitResult(
@@ -102,14 +214,14 @@ class _Run:
                             confidence=confidence,
                             second_digit=int(predictions.second_digit[cursor]),
                             second_confidence=float(predictions.second_confidence[cursor]),
-                            box=digit.box,
+                            box=box,
                             needs_review=confidence < self.threshold,
                         )
                     )
                     cursor += 1
-                numbers.append(NumberResult(index, tuple(digits)))
-            page = PageResult(item.page, item.width, item.height, item.segmentation.skew_deg, tuple(numbers))
-            self.pages.setdefault(item.file_index, []).append(page)
+                numbers.append(NumberResult(number_index, tuple(digits)))
+            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers))
+            self.pages.setdefault(file_index, []).append(result)
         self.pending.clear()
         self.pending_crops = 0
         if self.journal is not None:
@@ -127,32 +239,13 @@ class _Run:
         return FileResult(item.name, item.kind, tuple(self.pages.get(index, [])))
 
 
-def _process_file(run: _Run, index: int, input_file: InputFile, options: ProcessOptions) -> None:
-    try:
-        for page in iter_pages(input_file, options.pdf_dpi):
-            try:
-                segmentation = segment_page(page.image)
-            except Exception as exc:  # one bad page must not stop the file, let alone the run
-                log.exception("segmentation failed on %s page %d", input_file.name, page.number)
-                run.fail(index, Failure(input_file.name, page.number, "segment", type(exc).__name__, str(exc)))
-                continue
-            inks = [digit.ink for number in segmentation.numbers for digit in number.digits]
-            height, width = page.image.shape
-            run.add(_PendingPage(index, page.number, width, height, segmentation, normalize_many(inks)))
-    except InputFileError as exc:
-        log.warning("%s: %s", input_file.name, exc)
-        run.fail(index, Failure(input_file.name, exc.page, "load", type(exc).__name__, str(exc)))
-    except Exception as exc:  # a decoder bug on one file must not end a night's run
-        log.exception("unexpected error reading %s", input_file.name)
-        run.fail(index, Failure(input_file.name, None, "load", type(exc).__name__, str(exc)))
-
-
 def process(
     paths: Sequence[Path],
     options: ProcessOptions | None = None,
     classifier: DigitClassifier | None = None,
     on_file_done: Callable[[int, int], None] | None = None,
     journal: RunJournal | None = None,
+    reader: FileReader = read_file,
 ) -> RunResult:
     """Read every handwritten digit in the scans under ``paths``.
 
@@ -173,23 +266,26 @@ def process(
     run = _Run(classifier, threshold, 4 * classifier.batch_size, inputs, journal)
     settings = {"version": __version__, "model": classifier.card.sha256, "pdf_dpi": options.pdf_dpi}
     settings_key = run_key({**settings, "review_threshold": threshold})
-    resumed = 0
+    todo = []
     for index, input_file in enumerate(inputs):
         stored = None
         if journal is not None:
             run.keys[index] = file_key(input_file, settings_key)
             stored = journal.lookup(run.keys[index], input_file.name)
-        if stored is not None:
-            run.pages[index] = list(stored[0].pages)
-            if stored[1]:
-                run.failures[index] = stored[1]
-            resumed += 1
-        else:
-            _process_file(run, index, input_file, options)
-            run.read_to_end.append(index)
-            log.info("read %s", input_file.name)
+        if stored is None:
+            todo.append((index, input_file))
+            continue
+        run.pages[index] = list(stored[0].pages)
+        if stored[1]:
+            run.failures[index] = stored[1]
+    resumed = len(inputs) - len(todo)
+    if on_file_done is not None and resumed:
+        on_file_done(resumed, len(inputs))
+    for done, work in enumerate(read_files(todo, options.pdf_dpi, options.jobs, reader), start=resumed + 1):
+        run.add(work)
+        log.info("read %s", inputs[work.index].name)
         if on_file_done is not None:
-            on_file_done(index + 1, len(inputs))
+            on_file_done(done, len(inputs))
     run.flush()
     if resumed:
         log.info("%d of %d files were already done in the run journal", resumed, len(inputs))
