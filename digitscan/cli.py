@@ -141,6 +141,9 @@ def process(
     jobs: Annotated[
         int, typer.Option(help="Worker processes for loading and segmentation [default: the number of cores].")
     ] = 0,
+    file_timeout: Annotated[
+        float | None, typer.Option(help="Seconds a file may take to read and segment before it fails.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = True,
     log_file: Annotated[Path | None, typer.Option(help="Also log every file read and every failure here.")] = None,
@@ -162,7 +165,9 @@ def process(
         check_writable(out, overwrite)
         if log_file is not None:
             _add_log_file(log_file)
-        options = ProcessOptions(pdf_dpi, device, model, review_threshold, batch_size, jobs or os.cpu_count() or 1)
+        options = ProcessOptions(
+            pdf_dpi, device, model, review_threshold, batch_size, jobs or os.cpu_count() or 1, file_timeout
+        )
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:
             run = _run_with_progress(paths, options, journal, quiet)
@@ -238,6 +243,46 @@ def score(
             if not path.is_file():
                 raise UsageError(f"{path} does not exist")
         typer.echo(json.dumps(score_files(results, truth).summary()))
+
+
+@app.command()
+def doctor(
+    model: Annotated[Path | None, typer.Option(help="Model file to check [default: the shipped one].")] = None,
+) -> None:
+    """Report versions, poppler, TensorFlow devices and the model card; exit 3 or 7 when something is missing."""
+    with _exit_codes():
+        import platform
+        import shutil
+        from importlib import metadata
+
+        from digitscan import __version__
+        from digitscan.card import default_model_path, read_card
+        from digitscan.classify import import_tensorflow
+
+        table = Table(title="digitscan doctor", show_header=False)
+        table.add_row("digitscan", __version__)
+        table.add_row("python", platform.python_version())
+        for package in ("numpy", "opencv-python-headless", "pillow", "pdf2image", "typer", "rich"):
+            try:
+                table.add_row(package, metadata.version(package))
+            except metadata.PackageNotFoundError:
+                table.add_row(package, "[red]not installed[/]")
+        pdftoppm = shutil.which("pdftoppm")
+        table.add_row("poppler pdftoppm", pdftoppm or "[red]missing: sudo apt-get install -y poppler-utils[/]")
+        tf = import_tensorflow()
+        table.add_row("tensorflow", tf.__version__)
+        gpus = tf.config.list_physical_devices("GPU")
+        table.add_row("GPUs", ", ".join(g.name for g in gpus) or "none (CPU only)")
+        path = model or default_model_path()
+        card = read_card(path)
+        table.add_row("model", str(path))
+        table.add_row("model sha256", card.sha256)
+        for key, value in sorted(card.metrics.items()):
+            table.add_row(f"  {key}", f"{value:.4f}")
+        table.add_row("review threshold", f"{card.review_threshold:.4f}")
+        err.print(table)
+        if pdftoppm is None:
+            raise typer.Exit(int(ExitCode.MISSING_DEPENDENCY))
 
 
 def main() -> None:

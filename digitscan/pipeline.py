@@ -46,6 +46,7 @@ class ProcessOptions:
     review_threshold: float | None = None  # None: the model card's calibrated threshold
     batch_size: int = 256
     jobs: int = 1  # worker processes for loading, segmentation and normalisation
+    file_timeout_s: float | None = None  # a file taking longer to read and segment becomes a failure
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -57,6 +58,8 @@ class ProcessOptions:
             raise UsageError("--batch-size must be at least 1")
         if self.jobs < 1:
             raise UsageError("--jobs must be at least 1")
+        if self.file_timeout_s is not None and self.file_timeout_s <= 0:
+            raise UsageError("--file-timeout must be a positive number of seconds")
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,32 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
     return FileWork(index, tuple(pages), tuple(failures))
 
 
+class _FileTimeout(BaseException):
+    """Raised by the timer inside a file's reading; a BaseException so no per-page handler swallows it."""
+
+
+def _read_with_deadline(
+    reader: FileReader, timeout_s: float | None, index: int, input_file: InputFile, pdf_dpi: int
+) -> FileWork:
+    """Run ``reader`` under a wall-clock limit (SIGALRM, so it runs in a process's main thread)."""
+    if not timeout_s:
+        return reader(index, input_file, pdf_dpi)
+
+    def expire(signum: int, frame: object) -> None:
+        raise _FileTimeout
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        return reader(index, input_file, pdf_dpi)
+    except _FileTimeout:
+        message = f"reading and segmenting took longer than {timeout_s:g} s (--file-timeout)"
+        return FileWork(index, (), (Failure(input_file.name, None, "load", "Timeout", message),))
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def _ignore_sigint() -> None:
     """Workers leave Ctrl-C to the parent, which stops the pool and keeps the journal."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -123,22 +152,25 @@ def _new_pool(workers: int) -> ProcessPoolExecutor:
     )
 
 
-def _retry_alone(reader: FileReader, index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
+def _retry_alone(
+    reader: FileReader, timeout_s: float | None, index: int, input_file: InputFile, pdf_dpi: int
+) -> FileWork:
     """Read one file in a pool of its own: the file that kills its worker again becomes a failure."""
     with _new_pool(1) as pool:
         try:
-            return pool.submit(reader, index, input_file, pdf_dpi).result()
+            return pool.submit(_read_with_deadline, reader, timeout_s, index, input_file, pdf_dpi).result()
         except BrokenProcessPool:
             log.warning("%s: the worker process reading it died", input_file.name)
             error = RuntimeError("the worker process reading this file died (crash or out of memory)")
             return FileWork(index, (), (Failure(input_file.name, None, "load", "WorkerDied", str(error)),))
 
 
-def read_files(todo: list[tuple[int, InputFile]], pdf_dpi: int, jobs: int, reader: FileReader) -> Iterator[FileWork]:
-    """Read files in input order, in ``jobs`` worker processes with at most 2 x jobs files in flight."""
+def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reader: FileReader) -> Iterator[FileWork]:
+    """Read files in input order, in ``options.jobs`` worker processes with at most 2 x jobs files in flight."""
+    jobs, pdf_dpi, timeout_s = options.jobs, options.pdf_dpi, options.file_timeout_s
     if jobs <= 1:
         for index, input_file in todo:
-            yield reader(index, input_file, pdf_dpi)
+            yield _read_with_deadline(reader, timeout_s, index, input_file, pdf_dpi)
         return
     waiting = deque(todo)
     pool = _new_pool(jobs)
@@ -147,7 +179,8 @@ def read_files(todo: list[tuple[int, InputFile]], pdf_dpi: int, jobs: int, reade
         while waiting or in_flight:
             while waiting and len(in_flight) < 2 * jobs:
                 index, input_file = waiting.popleft()
-                in_flight.append((index, input_file, pool.submit(reader, index, input_file, pdf_dpi)))
+                future = pool.submit(_read_with_deadline, reader, timeout_s, index, input_file, pdf_dpi)
+                in_flight.append((index, input_file, future))
             index, input_file, future = in_flight[0]
             try:
                 work = future.result()
@@ -155,7 +188,7 @@ def read_files(todo: list[tuple[int, InputFile]], pdf_dpi: int, jobs: int, reade
                 # A worker died: every file in flight is suspect. Read each alone, then carry on.
                 pool.shutdown(wait=False, cancel_futures=True)
                 for index, input_file, _ in in_flight:
-                    yield _retry_alone(reader, index, input_file, pdf_dpi)
+                    yield _retry_alone(reader, timeout_s, index, input_file, pdf_dpi)
                 in_flight.clear()
                 pool = _new_pool(jobs)
                 continue
@@ -281,7 +314,7 @@ def process(
     resumed = len(inputs) - len(todo)
     if on_file_done is not None and resumed:
         on_file_done(resumed, len(inputs))
-    for done, work in enumerate(read_files(todo, options.pdf_dpi, options.jobs, reader), start=resumed + 1):
+    for done, work in enumerate(read_files(todo, options, reader), start=resumed + 1):
         run.add(work)
         log.info("read %s", inputs[work.index].name)
         if on_file_done is not None:

@@ -45,3 +45,22 @@ def test_a_dying_worker_fails_only_its_file(tmp_path: Path, classifier: DigitCla
     read = {f.file: sum(len(n.digits) for p in f.pages for n in p.numbers) for f in run.files}
     assert read["b_poison.png"] == 0
     assert all(read[name] > 10 for name in ("a.png", "c.jpg", "d.png", "e.jpg"))
+
+
+def slow_reader(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
+    """An injected fault: reading a file named *slow* hangs."""
+    if "slow" in input_file.name:
+        import time
+
+        time.sleep(60)
+    return read_file(index, input_file, pdf_dpi)
+
+
+def test_a_file_over_the_timeout_fails_and_the_rest_is_read(tmp_path: Path, classifier: DigitClassifier) -> None:
+    for name in ("a.png", "b_slow.png", "c.png"):
+        (tmp_path / name).write_bytes((SAMPLES / "cheque_001.png").read_bytes())
+    for jobs in (1, 2):
+        options = ProcessOptions(jobs=jobs, file_timeout_s=3)
+        run = process([tmp_path], options, classifier=classifier, reader=slow_reader)
+        assert [(f.file, f.error_type) for f in run.failures] == [("b_slow.png", "Timeout")]
+        assert [sum(len(n.digits) for p in f.pages for n in p.numbers) for f in run.files] == [17, 0, 17]
