@@ -74,10 +74,10 @@ def main() -> None:
         command = [sys.executable, "-m", "digitscan", "process", str(args.folder), "--out", str(out), "-q", "--fresh"]
         subprocess.run(command, check=True)
         ours_s = time.perf_counter() - started
-    ours_read: dict[tuple[str, int], str] = {}
-    for row in read_results_csv(out):
-        key = (row["file"], int(row["page"]))
-        ours_read[key] = ours_read.get(key, "") + row["digit"]
+        ours_read: dict[tuple[str, int], str] = {}
+        for row in read_results_csv(out):
+            key = (row["file"], int(row["page"]))
+            ours_read[key] = ours_read.get(key, "") + row["digit"]
     total = sum(len(t) for t in expected.values())
     for tool, read, seconds in (("tesseract", tess_read, tess_s), ("digitscan", ours_read, ours_s)):
         accuracy = sum(matched(t, read.get(k, "")) for k, t in expected.items()) / total

@@ -153,15 +153,12 @@ def estimate_skew(binary: np.ndarray) -> tuple[float, float]:
     return round(angle, 2), round(max(0.0, confidence), 3)
 
 
-def _text_height(binary: np.ndarray) -> float:
-    """Median height of components that could be characters (not specks, not rules)."""
-    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    heights = []
-    page_h = binary.shape[0]
-    for _, _, w, h, area in stats[1:count]:
-        if h >= 8 and h < page_h * 0.5 and w < 4 * h and area >= 20 and w * h < binary.size * 0.05:
-            heights.append(h)
-    return float(np.median(heights)) if heights else 0.0
+def _text_height(stats: np.ndarray, shape: tuple[int, int]) -> float:
+    """Median height of components that could be characters (not specks, not rules), from their stats."""
+    w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    page_h, page_size = shape[0], shape[0] * shape[1]
+    keep = (h >= 8) & (h < page_h * 0.5) & (w < 4 * h) & (area >= 20) & (w * h < page_size * 0.05)
+    return float(np.median(h[keep])) if keep.any() else 0.0
 
 
 def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float) -> np.ndarray:
@@ -174,16 +171,15 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float) -
     candidates = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short)))
     rules = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
     count, labels, stats, _ = cv2.connectedComponentsWithStats(candidates, connectivity=8)
-    walls = np.zeros_like(binary)
+    is_wall = np.zeros(count, np.uint8)
     for label in range(1, count):
         x, y, w, h, _ = stats[label]
         if w > 0.3 * text_height:
             continue
         touches_top = rules[max(0, y - 3) : y + 3, x : x + w].any()
         touches_bottom = rules[max(0, y + h - 3) : y + h + 3, x : x + w].any()
-        if touches_top and touches_bottom:
-            walls[labels == label] = 255
-    return walls
+        is_wall[label] = 255 if touches_top and touches_bottom else 0
+    return is_wall[labels]  # one lookup for all walls
 
 
 def remove_lines(binary: np.ndarray, text_height: float, settings: SegmentSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -307,13 +303,13 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         ink = cv2.warpAffine(ink, matrix, (width, height), flags=cv2.INTER_LINEAR)
         binary = cv2.warpAffine(binary, matrix, (width, height), flags=cv2.INTER_NEAREST)
 
-    text_height = _text_height(binary)
+    text_height = _text_height(cv2.connectedComponentsWithStats(binary, connectivity=8)[2], binary.shape)
     if text_height == 0:
         return PageSegmentation(skew, skew_confidence, 0.0, ())
     cleaned, removed = remove_lines(binary, text_height, settings)
     ink = np.where(removed > 0, 0, ink).astype(np.uint8)
-    text_height = _text_height(cleaned) or text_height
     count, labels, stats, _ = cv2.connectedComponentsWithStats(cleaned, connectivity=8)
+    text_height = _text_height(stats, cleaned.shape) or text_height
     blobs = [
         _Blob(Box(int(x), int(y), int(w), int(h)), [label])
         for label, (x, y, w, h, area) in enumerate(stats[1:count], start=1)

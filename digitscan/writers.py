@@ -193,6 +193,26 @@ def write_results(run: RunResult, path: Path) -> None:
         sys.stdout.flush()
         return
     try:
+        if output_format(path) == "csv":  # CSV rows are digits: the failures get a CSV of their own
+            write_atomic(failures_path(path), render_failures_csv(run))
         write_atomic(path, text)
     except OSError as exc:
         raise OutputNotWritableError(f"cannot write {path}: {exc}") from exc
+
+
+FAILURE_COLUMNS = ["file", "page", "stage", "error_type", "message"]
+
+
+def failures_path(path: Path) -> Path:
+    """Where the failure list of a CSV output goes: ``results.failures.csv`` beside ``results.csv``."""
+    return path.with_name(f"{path.stem}.failures.csv")
+
+
+def render_failures_csv(run: RunResult) -> str:
+    """One row per failed file or page (header only when nothing failed)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(FAILURE_COLUMNS)
+    for f in run.failures:
+        writer.writerow([f.file, "" if f.page is None else f.page, f.stage, f.error_type, f.message])
+    return buffer.getvalue()

@@ -69,7 +69,7 @@ def test_writes_are_atomic_and_leave_no_temporary_files(tmp_path: Path) -> None:
     out.write_text("old")
     write_results(_run(), out)
     assert json.loads(out.read_text())["summary"]["digits"] == 2
-    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary files left
 
 
 def test_unwritable_outputs_are_refused_before_any_work(tmp_path: Path) -> None:
@@ -80,3 +80,13 @@ def test_unwritable_outputs_are_refused_before_any_work(tmp_path: Path) -> None:
     with pytest.raises(OutputNotWritableError, match="is a folder"):
         (tmp_path / "dir.csv").mkdir()
         check_writable(tmp_path / "dir.csv")
+
+
+def test_csv_output_has_its_failure_list_beside_it(tmp_path: Path) -> None:
+    out = tmp_path / "results.csv"
+    write_results(_run(), out)
+    rows = list(csv.reader((tmp_path / "results.failures.csv").open()))
+    assert rows == [
+        ["file", "page", "stage", "error_type", "message"],
+        ["bad.png", "", "load", "InputFileError", "cannot read image"],
+    ]
