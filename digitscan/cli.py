@@ -144,6 +144,9 @@ def process(
     file_timeout: Annotated[
         float | None, typer.Option(help="Seconds a file may take to read and segment before it fails.")
     ] = None,
+    min_age: Annotated[
+        float, typer.Option(help="Skip files modified less than this many seconds ago (still being written).")
+    ] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress and no summary.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = True,
     log_file: Annotated[Path | None, typer.Option(help="Also log every file read and every failure here.")] = None,
@@ -166,7 +169,7 @@ def process(
         if log_file is not None:
             _add_log_file(log_file)
         options = ProcessOptions(
-            pdf_dpi, device, model, review_threshold, batch_size, jobs or os.cpu_count() or 1, file_timeout
+            pdf_dpi, device, model, review_threshold, batch_size, jobs or os.cpu_count() or 1, file_timeout, min_age
         )
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:

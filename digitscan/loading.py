@@ -111,7 +111,10 @@ def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:
     except PDFInfoNotInstalledError as exc:
         raise MissingDependencyError("poppler's pdfinfo is missing: sudo apt-get install -y poppler-utils") from exc
     except (PDFPageCountError, PDFSyntaxError, KeyError, ValueError) as exc:
-        raise InputFileError(f"cannot read PDF: {str(exc).strip()}") from exc
+        detail = " ".join(str(exc).split())
+        if "password" in detail.lower():
+            raise InputFileError(f"PDF is password-protected: {detail}") from exc
+        raise InputFileError(f"cannot read PDF: {detail}") from exc
     for number in range(1, count + 1):
         try:
             (rendered,) = convert_from_path(

@@ -47,6 +47,7 @@ class ProcessOptions:
     batch_size: int = 256
     jobs: int = 1  # worker processes for loading, segmentation and normalisation
     file_timeout_s: float | None = None  # a file taking longer to read and segment becomes a failure
+    min_age_s: float = 0.0  # files modified more recently may still be being written: left for a later run
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -58,6 +59,8 @@ class ProcessOptions:
             raise UsageError("--batch-size must be at least 1")
         if self.jobs < 1:
             raise UsageError("--jobs must be at least 1")
+        if self.min_age_s < 0:
+            raise UsageError("--min-age must not be negative")
         if self.file_timeout_s is not None and self.file_timeout_s <= 0:
             raise UsageError("--file-timeout must be a positive number of seconds")
 
@@ -272,6 +275,14 @@ class _Run:
         return FileResult(item.name, item.kind, tuple(self.pages.get(index, [])))
 
 
+def _age_s(input_file: InputFile) -> float:
+    """Seconds since the file was last modified (infinite when it cannot be stat'ed: reading will say why)."""
+    try:
+        return time.time() - input_file.path.stat().st_mtime
+    except OSError:
+        return float("inf")
+
+
 def process(
     paths: Sequence[Path],
     options: ProcessOptions | None = None,
@@ -301,6 +312,11 @@ def process(
     settings_key = run_key({**settings, "review_threshold": threshold})
     todo = []
     for index, input_file in enumerate(inputs):
+        age = _age_s(input_file)
+        if age < options.min_age_s:
+            message = f"modified {age:.0f} s ago, under --min-age {options.min_age_s:g} s: left for a later run"
+            run.fail(index, Failure(input_file.name, None, "discover", "StillBeingWritten", message))
+            continue
         stored = None
         if journal is not None:
             run.keys[index] = file_key(input_file, settings_key)

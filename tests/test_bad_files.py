@@ -55,11 +55,18 @@ def _tiff_with_a_broken_second_frame(folder: Path) -> tuple[str, int | None, str
     return "frames.tif", 2, "cannot be decoded"
 
 
+def _password_pdf(folder: Path) -> tuple[str, int | None, str]:
+    # tests/resources/password.pdf: a one-page PDF encrypted with qpdf (AES-256, password "secret").
+    (folder / "locked.pdf").write_bytes((Path(__file__).parent / "resources" / "password.pdf").read_bytes())
+    return "locked.pdf", None, "PDF is password-protected"
+
+
 CASES: dict[str, Callable[[Path], tuple[str, int | None, str]]] = {
     "zero-byte": _zero_bytes,
     "truncated": _truncated_jpeg,
     "wrong content": _text_named_like_a_scan,
     "malformed pdf": _malformed_pdf,
+    "password pdf": _password_pdf,
     "decompression bomb": _huge_image,
     "broken tiff frame": _tiff_with_a_broken_second_frame,
 }

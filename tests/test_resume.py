@@ -130,3 +130,18 @@ def test_changed_settings_or_fresh_reread_everything(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert document["digitscan"]["files_from_journal"] == 1
     assert document["files"][0]["kind"] == "jpeg"
+
+
+def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path: Path) -> None:
+    folder = _folder(tmp_path, copies=2)
+    old = time.time() - 3600
+    os.utime(folder / "00_cheque_001.png", (old, old))
+    out = tmp_path / "r.json"
+    args = ["process", str(folder), "--out", str(out), "-q", "--min-age", "60"]
+    assert CliRunner().invoke(app, args).exit_code == 1
+    document = json.loads(out.read_text())
+    assert [(f["file"], f["error_type"]) for f in document["failures"]] == [("01_cheque_002.jpg", "StillBeingWritten")]
+    os.utime(folder / "01_cheque_002.jpg", (old, old))  # the copy has finished
+    assert CliRunner().invoke(app, args).exit_code == 0
+    document = json.loads(out.read_text())
+    assert document["digitscan"]["files_from_journal"] == 1 and document["failures"] == []
