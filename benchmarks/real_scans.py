@@ -17,14 +17,11 @@ from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from digitscan.classify import DigitClassifier
-from digitscan.loading import to_gray
-from digitscan.normalize import normalize_many
+from digitscan.evaluation import orand_digit_crops
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.results import RunResult
-from digitscan.segment import binarise
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -34,18 +31,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
 
 def orand_digits(folder: Path, classifier: DigitClassifier, limit: int | None) -> float:
     """Accuracy on labelled digit boxes, cropped and normalised by digitscan's own code."""
-    boxes: dict[str, list[dict[str, str]]] = defaultdict(list)
-    for row in _rows(folder / "digit_boxes.csv"):
-        boxes[row["image"]].append(row)
-    crops, labels = [], []
-    for image_name in sorted(boxes)[:limit]:
-        ink = binarise(to_gray(Image.open(folder / image_name))).ink
-        for row in boxes[image_name]:
-            x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
-            crops.append(ink[y : y + h, x : x + w])
-            labels.append(int(row["digit"]))
-    predictions = classifier.classify(normalize_many(crops))
-    return float(np.mean(predictions.digit == np.array(labels)))
+    crops, labels = orand_digit_crops(folder, limit)
+    return float(np.mean(classifier.classify(crops).digit == labels))
 
 
 def _page_digits(run: RunResult) -> dict[str, list[tuple[int, float, float, bool, float]]]:

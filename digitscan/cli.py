@@ -249,6 +249,39 @@ def score(
 
 
 @app.command()
+def evaluate(
+    out: Annotated[Path, typer.Option(help="Folder for the confusion-matrix and reliability PNGs.")] = Path(
+        "evaluation"
+    ),
+    mnist: Annotated[
+        Path | None, typer.Option(help="Folder with the MNIST IDX files [default: keras' downloader].")
+    ] = None,
+    real: Annotated[
+        Path | None, typer.Option(help="ORAND-CAR folder (digit_boxes.csv, images/) to evaluate on too.")
+    ] = None,
+    model: Annotated[Path | None, typer.Option(help="Model file [default: the shipped one].")] = None,
+) -> None:
+    """Accuracy, per-class precision and recall, calibration and risk-coverage of a model, with plots."""
+    with _exit_codes():
+        from digitscan.classify import DigitClassifier
+        from digitscan.evaluation import evaluate as run_evaluation
+        from digitscan.evaluation import orand_digit_crops, report, write_plots
+        from digitscan.mnist import load_mnist
+        from digitscan.normalize import normalize_many
+
+        classifier = DigitClassifier(model)
+        data = load_mnist(mnist)
+        sets = [("MNIST test", normalize_many(data.test_images), data.test_labels)]
+        if real is not None:
+            sets.append(("ORAND-CAR digits", *orand_digit_crops(real)))
+        for name, crops, labels in sets:
+            evaluation = run_evaluation(name, crops, labels, classifier)
+            typer.echo(report(evaluation))
+            for path in write_plots(evaluation, out):
+                err.print(f"wrote {path}", highlight=False)
+
+
+@app.command()
 def doctor(
     model: Annotated[Path | None, typer.Option(help="Model file to check [default: the shipped one].")] = None,
 ) -> None:

@@ -1,0 +1,57 @@
+"""`digitscan evaluate`: the shipped model's figures on MNIST test, the plots, and real cheque digits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from digitscan.classify import DigitClassifier
+from digitscan.cli import app
+from digitscan.evaluation import evaluate, orand_digit_crops, report, write_plots
+from digitscan.mnist import MnistData
+from digitscan.normalize import normalize_many
+
+from .conftest import REPO
+
+ORAND = REPO.parent / "shared" / "data" / "real" / "car_orand"
+
+
+def test_shipped_model_is_accurate_and_calibrated_on_mnist_test(
+    classifier: DigitClassifier, mnist: MnistData, tmp_path: Path
+) -> None:
+    result = evaluate("MNIST test", normalize_many(mnist.test_images), mnist.test_labels, classifier)
+    assert result.accuracy >= 0.993
+    assert result.ece <= 0.01
+    accepted, error = result.at_threshold()
+    assert accepted >= 0.98 and error <= 0.001  # the card's review threshold keeps its promise on unseen data
+    matrix = result.confusion()
+    assert matrix.sum() == 10000 and np.trace(matrix) == round(result.accuracy * 10000)
+    points = result.risk_at_coverages()
+    targets = (0.9, 0.95, 0.98, 0.99, 1.0)
+    assert all(c - 1e-9 <= p.coverage < c + 0.01 for p, c in zip(points, targets, strict=True))
+    assert points[-1].risk == pytest.approx(1 - result.accuracy)
+    text = report(result)
+    assert "accuracy 0.99" in text and text.count("\n") == 14
+    for png in write_plots(result, tmp_path):
+        with Image.open(png) as image:
+            assert image.format == "PNG" and image.width > 500
+
+
+def test_evaluate_command_prints_figures_and_writes_plots(mnist_dir: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["evaluate", "--mnist", str(mnist_dir), "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "MNIST test: 10000 digits" in result.output and "risk-coverage" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist-test-confusion.png", "mnist-test-reliability.png"]
+
+
+def test_real_cheque_digits_are_cropped_with_digitscans_own_code(classifier: DigitClassifier) -> None:
+    if not ORAND.is_dir():
+        pytest.skip("../shared/data/real/car_orand is absent (real scans are evaluation data kept outside the repo)")
+    crops, labels = orand_digit_crops(ORAND, limit=60)
+    assert crops.shape == (len(labels), 28, 28) and len(labels) > 200
+    assert np.allclose(crops.max(axis=(1, 2)), 1.0)
+    assert evaluate("ORAND", crops, labels, classifier).accuracy > 0.7
