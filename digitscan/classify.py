@@ -129,7 +129,7 @@ class DigitClassifier:
         rows = np.arange(len(probs))
         return Predictions(
             digit=order[:, 0],
-            confidence=probs[rows, order[:, 0]] if len(probs) else np.zeros(0),
-            second_digit=order[:, 1] if len(probs) else np.zeros(0, int),
-            second_confidence=probs[rows, order[:, 1]] if len(probs) else np.zeros(0),
+            confidence=probs[rows, order[:, 0]],
+            second_digit=order[:, 1],
+            second_confidence=probs[rows, order[:, 1]],
         )

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,13 +97,10 @@ class _PlainProgress:
     interval_s = 30.0
 
     def __init__(self) -> None:
-        import time
-
-        self._clock = time.monotonic
-        self._last = self._clock()
+        self._last = time.monotonic()
 
     def __call__(self, done: int, total: int) -> None:
-        now = self._clock()
+        now = time.monotonic()
         if done == total or now - self._last >= self.interval_s:
             self._last = now
             err.print(f"digitscan: {done}/{total} files read", highlight=False, soft_wrap=True)
@@ -169,7 +167,14 @@ def process(
         if log_file is not None:
             _add_log_file(log_file)
         options = ProcessOptions(
-            pdf_dpi, device, model, review_threshold, batch_size, jobs or os.cpu_count() or 1, file_timeout, min_age
+            pdf_dpi=pdf_dpi,
+            device=device,
+            model=model,
+            review_threshold=review_threshold,
+            batch_size=batch_size,
+            jobs=jobs or os.cpu_count() or 1,
+            file_timeout_s=file_timeout,
+            min_age_s=min_age,
         )
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:

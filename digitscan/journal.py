@@ -142,10 +142,6 @@ class RunJournal:
                 [(key, result.file, _encode(result, failures)) for key, result, failures in entries],
             )
 
-    def count(self) -> int:
-        """Number of files recorded."""
-        return int(self._db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
-
     def close(self) -> None:
         """Close the database."""
         self._db.close()

@@ -42,10 +42,7 @@ class NumberResult:
 
     @property
     def box(self) -> Box:
-        box = self.digits[0].box
-        for digit in self.digits[1:]:
-            box = box.union(digit.box)
-        return box
+        return Box.enclosing([d.box for d in self.digits])
 
 
 @dataclass(frozen=True)

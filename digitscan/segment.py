@@ -42,6 +42,14 @@ class Box:
         x, y = min(self.x, other.x), min(self.y, other.y)
         return Box(x, y, max(self.right, other.right) - x, max(self.bottom, other.bottom) - y)
 
+    @staticmethod
+    def enclosing(boxes: list[Box]) -> Box:
+        """The smallest box holding all of ``boxes`` (at least one)."""
+        result = boxes[0]
+        for box in boxes[1:]:
+            result = result.union(box)
+        return result
+
     def iou(self, other: Box) -> float:
         """Intersection over union."""
         inter_w = min(self.right, other.right) - max(self.x, other.x)
@@ -65,13 +73,6 @@ class NumberCandidate:
     """Digits that read as one number, left to right."""
 
     digits: tuple[DigitCandidate, ...]
-
-    @property
-    def box(self) -> Box:
-        box = self.digits[0].box
-        for digit in self.digits[1:]:
-            box = box.union(digit.box)
-        return box
 
 
 @dataclass(frozen=True)
