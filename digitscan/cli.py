@@ -287,6 +287,41 @@ def evaluate(
 
 
 @app.command()
+def inspect(
+    scan: Annotated[Path, typer.Argument(help="One scan file.")],
+    out: Annotated[Path, typer.Option(help="The overlay image to write (.png).")],
+    page: Annotated[int, typer.Option(help="Page of the file to draw, from 1.")] = 1,
+    pdf_dpi: Annotated[int, typer.Option(help="Resolution at which PDF pages are rendered.")] = 300,
+    model: Annotated[Path | None, typer.Option(help="Model file [default: the shipped one].")] = None,
+) -> None:
+    """Draw the numbers and digits found on one page, with readings and confidences, over the page."""
+    with _exit_codes():
+        import cv2
+
+        from digitscan.discover import discover
+        from digitscan.errors import OutputNotWritableError, UsageError
+        from digitscan.loading import iter_pages
+        from digitscan.overlay import draw_overlay
+        from digitscan.pipeline import ProcessOptions
+        from digitscan.pipeline import process as run_process
+
+        if out.suffix.lower() != ".png":
+            raise UsageError("--out must end in .png")
+        if not scan.is_file():
+            raise UsageError(f"{scan} is not a file")
+        run = run_process([scan], ProcessOptions(pdf_dpi=pdf_dpi, model=model))
+        pages = {p.page: p for p in run.files[0].pages}
+        if page not in pages:
+            reason = run.failures[0].message if run.failures else f"it has {len(pages)} page(s)"
+            raise UsageError(f"cannot draw page {page} of {scan}: {reason}")
+        image = next(p.image for p in iter_pages(discover([scan])[0], pdf_dpi) if p.number == page)
+        if not cv2.imwrite(str(out), draw_overlay(image, pages[page])):
+            raise OutputNotWritableError(f"cannot write {out}")
+        numbers = pages[page].numbers
+        err.print(f"wrote {out}: {len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits")
+
+
+@app.command()
 def doctor(
     model: Annotated[Path | None, typer.Option(help="Model file to check [default: the shipped one].")] = None,
 ) -> None:

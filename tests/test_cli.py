@@ -206,3 +206,22 @@ def test_doctor_reports_poppler_tensorflow_and_the_model_card() -> None:
     assert result.exit_code == 0, result.output
     for expected in ("poppler pdftoppm", "tensorflow", "mnist_test_accuracy", "review threshold"):
         assert expected in result.output
+
+
+def test_inspect_draws_the_found_digits_over_the_page(tmp_path: Path) -> None:
+    import numpy as np
+
+    out = tmp_path / "overlay.png"
+    result = runner.invoke(app, ["inspect", str(SAMPLES / "mixed_004.pdf"), "--page", "2", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((SAMPLES / "truth.json").read_text())["files"]["mixed_004.pdf"][1]
+    image = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert image.shape[:2] == (truth["height"], truth["width"])
+    x, y, w, h = truth["numbers"][0]["digits"][0]["box"]
+    border = image[max(0, y - 6) : y + h + 6, max(0, x - 6) : x + w + 6]
+    coloured = (np.abs(border[..., 0] - border[..., 1]) > 60) | (np.abs(border[..., 1] - border[..., 2]) > 60)
+    assert coloured.sum() > 2 * (w + h)  # a digit box is drawn around the first truth digit
+    assert (
+        runner.invoke(app, ["inspect", str(SAMPLES / "cheque_001.png"), "--page", "2", "--out", str(out)]).exit_code
+        == 2
+    )
