@@ -81,6 +81,26 @@ def select_device(tf: Any, device: str) -> str:
     return "/GPU:0" if gpus else "/CPU:0"
 
 
+def traced_call(model: Any, batch_size: int) -> Any:
+    """``model(x, training=False)`` traced once for a fixed (batch_size, 28, 28, 1) float32 input."""
+    tf = import_tensorflow()
+    spec = tf.TensorSpec((batch_size, 28, 28, 1), tf.float32)
+    return tf.function(lambda x: model(x, training=False), input_signature=[spec])
+
+
+def batched_logits(call: Any, crops: np.ndarray, batch_size: int) -> np.ndarray:
+    """Logits of (N, 28, 28[, 1]) crops through ``call`` on full batches (the last one zero-padded)."""
+    crops = np.asarray(crops, np.float32).reshape(-1, 28, 28, 1)
+    out = np.zeros((len(crops), 10), np.float32)
+    batch = np.zeros((batch_size, 28, 28, 1), np.float32)
+    for start in range(0, len(crops), batch_size):
+        chunk = crops[start : start + batch_size]
+        batch[: len(chunk)] = chunk
+        batch[len(chunk) :] = 0.0
+        out[start : start + len(chunk)] = call(batch).numpy()[: len(chunk)]
+    return out
+
+
 class DigitClassifier:
     """The digit CNN behind a small interface: normalised crops in, top-2 calibrated predictions out."""
 
@@ -102,24 +122,15 @@ class DigitClassifier:
             raise BadModelError(
                 f"model {self.model_path} maps {model.input_shape} to {model.output_shape}, expected 28x28x1 -> 10"
             )
-        tf = self._tf
         self.keras_model = model
-        spec = tf.TensorSpec((batch_size, 28, 28, 1), tf.float32)
-        self._logits = tf.function(lambda x: model(x, training=False), input_signature=[spec])
+        self._logits = traced_call(model, batch_size)
         self.calls = 0
 
     def logits(self, crops: np.ndarray) -> np.ndarray:
         """Raw logits for (N, 28, 28) normalised crops, computed in fixed-size batches."""
-        crops = np.asarray(crops, np.float32).reshape(-1, 28, 28, 1)
-        out = np.zeros((len(crops), 10), np.float32)
-        batch = np.zeros((self.batch_size, 28, 28, 1), np.float32)
         with self._tf.device(self.device):
-            for start in range(0, len(crops), self.batch_size):
-                chunk = crops[start : start + self.batch_size]
-                batch[: len(chunk)] = chunk
-                batch[len(chunk) :] = 0.0
-                out[start : start + len(chunk)] = self._logits(batch).numpy()[: len(chunk)]
-                self.calls += 1
+            out = batched_logits(self._logits, crops, self.batch_size)
+        self.calls += -(-len(out) // self.batch_size)
         return out
 
     def classify(self, crops: np.ndarray) -> Predictions:

@@ -19,14 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from digitscan.calibration import expected_calibration_error, fit_temperature, softmax, threshold_for_risk
+from digitscan.calibration import fit_temperature, softmax, threshold_for_risk
 from digitscan.card import ModelCard, file_sha256, write_card
+from digitscan.classify import batched_logits, traced_call
+from digitscan.evaluation import Evaluation
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
 
 log = logging.getLogger(__name__)
 
 REVIEW_MAX_RISK = 0.001  # the review threshold keeps the error among accepted digits at or below 0.1%
+_EVAL_BATCH = 1024
 
 
 @dataclass(frozen=True)
@@ -119,17 +122,6 @@ def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     return x[train_idx], labels[train_idx], x[val_idx], labels[val_idx]
 
 
-def logits_of(model: Any, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    """Logits for a (N,28,28) or (N,28,28,1) float array, through fixed-size batched calls."""
-    import tensorflow as tf
-
-    if images.ndim == 3:
-        images = images[..., None]
-    call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    parts = [call(tf.constant(images[i : i + batch_size])).numpy() for i in range(0, len(images), batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
-
-
 def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
     """Train, fold, calibrate and save the model at ``out`` with its card beside it."""
     import keras
@@ -169,21 +161,21 @@ def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
     )
 
     inference = fold_batch_norm(model)
-    val_logits = logits_of(inference, x_val)
+    call = traced_call(inference, _EVAL_BATCH)
+    val_logits = batched_logits(call, x_val, _EVAL_BATCH)
     temperature = fit_temperature(val_logits, y_val)
     val_probs = softmax(val_logits, temperature)
     val_correct = val_probs.argmax(1) == y_val
     point = threshold_for_risk(val_probs.max(1), val_correct, REVIEW_MAX_RISK)
 
-    test_x = normalize_many(data.test_images)
-    test_probs = softmax(logits_of(inference, test_x), temperature)
-    test_conf, test_correct = test_probs.max(1), test_probs.argmax(1) == data.test_labels
-    accepted = test_conf >= point.threshold
+    test_probs = softmax(batched_logits(call, normalize_many(data.test_images), _EVAL_BATCH), temperature)
+    test = Evaluation("MNIST test", data.test_labels.astype(np.int64), test_probs, point.threshold)
+    accepted_share, error_among_accepted = test.at_threshold()
     metrics = {
-        "mnist_test_accuracy": float(test_correct.mean()),
-        "mnist_test_ece": expected_calibration_error(test_conf, test_correct),
-        "mnist_test_accepted_share": float(accepted.mean()),
-        "mnist_test_error_among_accepted": float(1 - test_correct[accepted].mean()) if accepted.any() else 0.0,
+        "mnist_test_accuracy": test.accuracy,
+        "mnist_test_ece": test.ece,
+        "mnist_test_accepted_share": accepted_share,
+        "mnist_test_error_among_accepted": error_among_accepted,
         "validation_accuracy": float(val_correct.mean()),
         "validation_accepted_share": point.coverage,
     }
