@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -319,6 +320,151 @@ def inspect(
             raise OutputNotWritableError(f"cannot write {out}")
         numbers = pages[page].numbers
         err.print(f"wrote {out}: {len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits")
+
+
+def _can_open_browser() -> bool:
+    """Whether a browser can be shown here: never on a headless Linux box (no DISPLAY, no Wayland)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@app.command()
+def review(
+    results: Annotated[Path, typer.Argument(help="A results.json written by digitscan process.")],
+    port: Annotated[int, typer.Option(help="Port to serve the review page on (0: any free port).")] = 8765,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. Anything but 127.0.0.1 shows the scans to the network.")
+    ] = "127.0.0.1",
+    html: Annotated[
+        Path | None, typer.Option(help="Write one self-contained review page here instead of serving it.")
+    ] = None,
+    scans: Annotated[Path | None, typer.Option(help="Folder holding the scans, when they moved since the run.")] = None,
+    open_browser: Annotated[
+        bool | None, typer.Option("--open/--no-open", help="Open a browser; by default only when a display is present.")
+    ] = None,
+) -> None:
+    """Review the digits that need it, least confident first, in a local web page; each answer is saved at once.
+
+    Answers go to RESULTS.review.sqlite beside the results; `digitscan apply` writes corrected results.
+    With --html, writes a static page instead whose answers are exported as a file for `digitscan apply`.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    with _exit_codes():
+        from digitscan.errors import NoInputError, UsageError
+        from digitscan.review import CorrectionStore, load_results, store_path
+        from digitscan.review_images import PageImages, ScanLocator
+        from digitscan.review_server import ReviewServer, ReviewSession
+        from digitscan.writers import write_html
+
+        document = load_results(results)
+        if scans is not None and not scans.is_dir():
+            raise NoInputError(f"--scans {scans} is not a folder")
+        locator = ScanLocator(document, scans)
+        images = PageImages(document, locator)
+        store_file = store_path(results)
+        if html is not None:
+            store = CorrectionStore.open(store_file, create=False) if store_file.is_file() else None
+            session = ReviewSession(document, images, store)
+            _warn_missing_scans(session, locator)
+            try:
+                write_html(html, session.static_page())
+            finally:
+                if store is not None:
+                    store.close()
+            err.print(f"wrote {html}: {len(session.items)} digits to review", highlight=False)
+            return
+        store = CorrectionStore.open(store_file)
+        try:
+            session = ReviewSession(document, images, store)
+            if not session.items:
+                err.print(f"nothing needs review in {results}", highlight=False)
+                return
+            _warn_missing_scans(session, locator)
+            try:
+                server = ReviewServer(session, host, port)
+            except OSError as exc:
+                raise UsageError(
+                    f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port (0: any free one)"
+                ) from exc
+            _serve_review(server, open_browser)
+            reviewed = len(session.decisions())
+            err.print(f"stopped: {reviewed} of {len(session.items)} reviewed, saved in {store_file}", highlight=False)
+        finally:
+            store.close()
+
+
+def _warn_missing_scans(session: Any, locator: Any) -> None:
+    for name in sorted({item.key.file for item in session.items}):
+        if locator.find(name) is None:
+            err.print(
+                f"[yellow]warning:[/] {name} is not found where the run read it; its digits show without a crop "
+                "(give the scans' folder with --scans)",
+                highlight=False,
+                soft_wrap=True,
+            )
+
+
+def _serve_review(server: Any, open_browser: bool | None) -> None:
+    """Serve until Ctrl-C or SIGTERM (the normal way to stop: every answer is already saved)."""
+    if not server.loopback_only:
+        err.print("[yellow]warning:[/] listening beyond this machine: anyone who can reach it can see the scans")
+    err.print(
+        f"digitscan review: {len(server.session.items)} digits to review at {server.url}  (Ctrl-C to stop)",
+        highlight=False,
+        soft_wrap=True,
+    )
+    if open_browser if open_browser is not None else _can_open_browser():
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@app.command(name="apply")
+def apply_review(
+    results: Annotated[Path, typer.Argument(help="The results.json that was reviewed.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="corrected.csv or corrected.json; - for CSV on stdout.")],
+    corrections: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A review store (.sqlite) or a corrections file exported by the static page (.json); repeatable, "
+            "later ones win; by default RESULTS.review.sqlite beside the results."
+        ),
+    ] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = True,
+) -> None:
+    """Write the results with the review's answers: reviewed digits get source=human, numbers are rebuilt."""
+    with _exit_codes():
+        from digitscan.errors import UsageError
+        from digitscan.review import apply_corrections, load_decisions, load_results
+        from digitscan.writers import STDOUT, check_writable, write_results
+
+        document = load_results(results)
+        check_writable(out, overwrite)
+        if out != STDOUT and out.resolve() == results.resolve():
+            raise UsageError("--out must not be the reviewed results file itself: write the corrected results apart")
+        decisions = load_decisions(results, corrections or [])
+        applied = apply_corrections(document.run, decisions)
+        write_results(applied.run, out)
+        if not decisions:
+            err.print(f"[yellow]warning:[/] no review answers found for {results}; wrote it unchanged", highlight=False)
+        err.print(
+            f"applied {len(decisions) - applied.unmatched} answers: {applied.confirmed} confirmed, "
+            f"{applied.corrected} corrected, {applied.not_digits} not digits "
+            f"({applied.numbers_dropped} numbers left empty and dropped)",
+            highlight=False,
+        )
+        if applied.unmatched:
+            err.print(
+                f"[yellow]warning:[/] {applied.unmatched} answers match no digit of {results} (another run's?)",
+                highlight=False,
+            )
 
 
 @app.command()

@@ -18,6 +18,7 @@ class ExitCode(IntEnum):
     MISSING_DEPENDENCY = 3
     NO_INPUT = 4
     OUTPUT_NOT_WRITABLE = 5
+    BAD_RESULTS = 6
     BAD_MODEL = 7
     INTERRUPTED = 130
 
@@ -50,6 +51,12 @@ class OutputNotWritableError(DigitscanError):
     """The output file cannot be written (checked before any work is done)."""
 
     exit_code = ExitCode.OUTPUT_NOT_WRITABLE
+
+
+class BadResultsError(DigitscanError):
+    """A results document or corrections file given to review or apply is not one digitscan can read."""
+
+    exit_code = ExitCode.BAD_RESULTS
 
 
 class BadModelError(DigitscanError):

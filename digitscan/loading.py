@@ -101,13 +101,13 @@ def _raster_pages(input_file: InputFile) -> Iterator[Page]:
             yield Page(input_file, index, gray, _dpi(frame))
 
 
-def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:
-    from pdf2image import convert_from_path, pdfinfo_from_path
+def _pdf_page_count(input_file: InputFile) -> int:
+    from pdf2image import pdfinfo_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError, PDFPageCountError, PDFSyntaxError
 
     require_poppler()
     try:
-        count = int(pdfinfo_from_path(str(input_file.path))["Pages"])
+        return int(pdfinfo_from_path(str(input_file.path))["Pages"])
     except PDFInfoNotInstalledError as exc:
         raise MissingDependencyError("poppler's pdfinfo is missing: sudo apt-get install -y poppler-utils") from exc
     except (PDFPageCountError, PDFSyntaxError, KeyError, ValueError) as exc:
@@ -115,16 +115,26 @@ def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:
         if "password" in detail.lower():
             raise InputFileError(f"PDF is password-protected: {detail}") from exc
         raise InputFileError(f"cannot read PDF: {detail}") from exc
-    for number in range(1, count + 1):
-        try:
-            (rendered,) = convert_from_path(
-                str(input_file.path), dpi=pdf_dpi, first_page=number, last_page=number, grayscale=True
-            )
-        except (PDFPageCountError, PDFSyntaxError, ValueError) as exc:
-            raise InputFileError(f"page {number} cannot be rendered: {str(exc).strip()}", page=number) from exc
-        if rendered.width * rendered.height > MAX_PIXELS:
-            raise InputFileError(f"page {number} at {pdf_dpi} dpi exceeds the {MAX_PIXELS:,} pixel limit", page=number)
-        yield Page(input_file, number, to_gray(rendered), float(pdf_dpi))
+
+
+def _pdf_page(input_file: InputFile, number: int, pdf_dpi: int) -> Page:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+
+    try:
+        (rendered,) = convert_from_path(
+            str(input_file.path), dpi=pdf_dpi, first_page=number, last_page=number, grayscale=True
+        )
+    except (PDFPageCountError, PDFSyntaxError, ValueError) as exc:
+        raise InputFileError(f"page {number} cannot be rendered: {str(exc).strip()}", page=number) from exc
+    if rendered.width * rendered.height > MAX_PIXELS:
+        raise InputFileError(f"page {number} at {pdf_dpi} dpi exceeds the {MAX_PIXELS:,} pixel limit", page=number)
+    return Page(input_file, number, to_gray(rendered), float(pdf_dpi))
+
+
+def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:
+    for number in range(1, _pdf_page_count(input_file) + 1):
+        yield _pdf_page(input_file, number, pdf_dpi)
 
 
 def iter_pages(input_file: InputFile, pdf_dpi: int = 300) -> Iterator[Page]:
@@ -142,3 +152,19 @@ def iter_pages(input_file: InputFile, pdf_dpi: int = 300) -> Iterator[Page]:
         yield from _pdf_pages(input_file, pdf_dpi)
     else:
         yield from _raster_pages(input_file)
+
+
+def load_page(input_file: InputFile, number: int, pdf_dpi: int = 300) -> Page:
+    """Page ``number`` (from 1) of ``input_file``; a PDF renders only that page.
+
+    Raises :class:`InputFileError` when the file cannot be read or has no such page.
+    """
+    if input_file.kind == "pdf":
+        count = _pdf_page_count(input_file)
+        if not 1 <= number <= count:
+            raise InputFileError(f"the PDF has {count} page(s), not a page {number}", page=number)
+        return _pdf_page(input_file, number, pdf_dpi)
+    for page in iter_pages(input_file, pdf_dpi):
+        if page.number == number:
+            return page
+    raise InputFileError(f"the file has no page {number}", page=number)

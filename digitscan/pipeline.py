@@ -283,6 +283,14 @@ def _age_s(input_file: InputFile) -> float:
         return float("inf")
 
 
+def input_roots(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """Where the run's inputs were, so ``review`` can find each file again from its name in the results.
+
+    A file found in a folder is named relative to that folder; a file given directly is named as given.
+    """
+    return [{"path": p.as_posix(), "absolute": str(p.absolute()), "folder": p.is_dir()} for p in paths]
+
+
 def process(
     paths: Sequence[Path],
     options: ProcessOptions | None = None,
@@ -345,6 +353,7 @@ def process(
         "options": {**asdict(options), "model": str(classifier.model_path), "review_threshold": threshold},
         "device": classifier.device,
         "files_from_journal": resumed,
+        "inputs": input_roots(paths),
     }
     return RunResult(
         tuple(run.file_result(i) for i in range(len(inputs))),

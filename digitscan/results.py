@@ -7,6 +7,9 @@ from typing import Any
 
 from digitscan.segment import Box
 
+MODEL = "model"
+HUMAN = "human"
+
 
 @dataclass(frozen=True)
 class DigitResult:
@@ -19,6 +22,7 @@ class DigitResult:
     second_confidence: float
     box: Box
     needs_review: bool
+    source: str = MODEL  # MODEL: the classifier's reading; HUMAN: confirmed or corrected in review
 
 
 @dataclass(frozen=True)

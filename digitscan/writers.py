@@ -34,6 +34,7 @@ CSV_COLUMNS = [
     "number_text",
     "number_confidence",
     "needs_review",
+    "source",
 ]
 FORMATS = {".csv": "csv", ".json": "json"}
 STDOUT = Path("-")
@@ -93,6 +94,7 @@ def digit_rows(run: RunResult) -> list[dict[str, Any]]:
                             "number_text": number.text,
                             "number_confidence": _confidence(number.confidence),
                             "needs_review": "true" if digit.needs_review else "false",
+                            "source": digit.source,
                         }
                     )
     return rows
@@ -119,6 +121,7 @@ def _digit_json(digit: DigitResult) -> dict[str, Any]:
         "w": digit.box.w,
         "h": digit.box.h,
         "needs_review": digit.needs_review,
+        "source": digit.source,
     }
 
 
@@ -195,6 +198,19 @@ def write_results(run: RunResult, path: Path) -> None:
     try:
         if output_format(path) == "csv":  # CSV rows are digits: the failures get a CSV of their own
             write_atomic(failures_path(path), render_failures_csv(run))
+        write_atomic(path, text)
+    except OSError as exc:
+        raise OutputNotWritableError(f"cannot write {path}: {exc}") from exc
+
+
+def write_html(path: Path, text: str) -> None:
+    """Write a page (``.html``) atomically; :class:`UsageError` for another extension."""
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--html must end in .html, not {path.name!r}")
+    folder = path.parent if str(path.parent) else Path()
+    if not folder.is_dir():
+        raise OutputNotWritableError(f"output folder {folder} does not exist")
+    try:
         write_atomic(path, text)
     except OSError as exc:
         raise OutputNotWritableError(f"cannot write {path}: {exc}") from exc
