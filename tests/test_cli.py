@@ -58,6 +58,9 @@ def test_fresh_synthetic_set_in_json(synthetic_dir: Path, tmp_path: Path) -> Non
     document = json.loads(out_json.read_text())
     assert document["digitscan"]["model"]["sha256"]
     assert document["digitscan"]["options"]["pdf_dpi"] == 300
+    assert document["digitscan"]["inputs"] == [
+        {"path": synthetic_dir.as_posix(), "absolute": str(synthetic_dir), "folder": True}
+    ]
     digits = sum(len(n["digits"]) for f in document["files"] for p in f["pages"] for n in p["numbers"])
     assert digits == document["summary"]["digits"] == len(out_csv.read_text().splitlines()) - 1
     assert score_files(out_csv, synthetic_dir / "truth.json").digit_accuracy >= 0.90
@@ -75,7 +78,7 @@ def test_csv_to_stdout_carries_only_data(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].startswith("file,page,number,position,digit,confidence")
-    assert len(lines) > 10 and all(line.count(",") == 14 for line in lines)
+    assert len(lines) > 10 and all(line.count(",") == 15 for line in lines)
     assert "oneDNN" not in result.stderr  # TensorFlow's start-up banner is silenced
 
 

@@ -18,7 +18,7 @@ from digitscan.writers import CSV_COLUMNS, check_writable, render_csv, render_js
 def _run() -> RunResult:
     digits = (
         DigitResult(0, 4, 0.99, 9, 0.008, Box(10, 20, 30, 40), False),
-        DigitResult(1, 2, 0.61, 7, 0.35, Box(45, 22, 28, 41), True),
+        DigitResult(1, 2, 0.61, 7, 0.35, Box(45, 22, 28, 41), True, source="human"),
     )
     page = PageResult(1, 800, 600, 1.5, (NumberResult(0, digits),))
     failure = Failure("bad.png", None, "load", "InputFileError", "cannot read image")
@@ -36,8 +36,9 @@ def test_csv_has_the_documented_columns_in_order_and_one_row_per_digit() -> None
     assert CSV_COLUMNS[:4] == ["file", "page", "number", "position"]
     assert rows[1] == [
         "sub/a.png", "1", "0", "0", "4", "0.990000", "9", "0.008000", "10", "20", "30", "40", "42", "0.610000", "false",
+        "model",
     ]  # fmt: skip
-    assert rows[2][4] == "2" and rows[2][-1] == "true"
+    assert rows[2][4] == "2" and rows[2][-2:] == ["true", "human"]
     assert len(rows) == 3
 
 
@@ -52,7 +53,9 @@ def test_json_is_one_document_with_metadata_files_pages_numbers_digits_and_failu
     assert (number["x"], number["y"], number["w"], number["h"]) == (10, 20, 63, 43)
     assert set(number["digits"][0]) == {
         "position", "digit", "confidence", "second_digit", "second_confidence", "x", "y", "w", "h", "needs_review",
+        "source",
     }  # fmt: skip
+    assert [d["source"] for d in number["digits"]] == ["model", "human"]
     assert document["failures"] == [
         {
             "file": "bad.png",
