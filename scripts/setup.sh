@@ -2,7 +2,8 @@
 # Set up digitscan on a fresh Debian 12 machine with Python 3.11:
 # poppler (for PDF input), a virtual environment in .venv, and digitscan with the CPU build of TensorFlow.
 #   bash scripts/setup.sh          # to run digitscan
-#   bash scripts/setup.sh --dev    # to run the tests too (editable install, pytest, ruff, mypy)
+#   bash scripts/setup.sh --dev    # to run the tests too (editable install, pytest, ruff, mypy, selenium,
+#                                  # and Debian's chromium + chromium-driver for the review page's browser tests)
 # Exit code 3 when a system package is missing and cannot be installed from here; the message says how.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +34,9 @@ if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
 fi
 command -v pdftoppm >/dev/null 2>&1 && command -v pdfinfo >/dev/null 2>&1 || apt_install poppler-utils
 "$python" -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+if [ "$dev" = 1 ]; then  # the review page's browser tests drive Debian's Chromium through its chromedriver
+  [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] || apt_install chromium chromium-driver
+fi
 
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
