@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -23,6 +23,10 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from digitscan.errors import DigitscanError, ExitCode
+
+if TYPE_CHECKING:
+    from digitscan.review_images import ScanLocator
+    from digitscan.review_server import ReviewServer, ReviewSession
 
 app = typer.Typer(
     name="digitscan",
@@ -352,7 +356,7 @@ def review(
     signal.signal(signal.SIGTERM, _interrupt)
     with _exit_codes():
         from digitscan.errors import NoInputError, UsageError
-        from digitscan.review import CorrectionStore, load_results, store_path
+        from digitscan.review import CorrectionStore, load_results, review_items, store_path
         from digitscan.review_images import PageImages, ScanLocator
         from digitscan.review_server import ReviewServer, ReviewSession
         from digitscan.writers import write_html
@@ -374,12 +378,12 @@ def review(
                     store.close()
             err.print(f"wrote {html}: {len(session.items)} digits to review", highlight=False)
             return
+        if not review_items(document.run):
+            err.print(f"nothing needs review in {results}", highlight=False)
+            return
         store = CorrectionStore.open(store_file)
         try:
             session = ReviewSession(document, images, store)
-            if not session.items:
-                err.print(f"nothing needs review in {results}", highlight=False)
-                return
             _warn_missing_scans(session, locator)
             try:
                 server = ReviewServer(session, host, port)
@@ -394,7 +398,7 @@ def review(
             store.close()
 
 
-def _warn_missing_scans(session: Any, locator: Any) -> None:
+def _warn_missing_scans(session: ReviewSession, locator: ScanLocator) -> None:
     for name in sorted({item.key.file for item in session.items}):
         if locator.find(name) is None:
             err.print(
@@ -405,7 +409,7 @@ def _warn_missing_scans(session: Any, locator: Any) -> None:
             )
 
 
-def _serve_review(server: Any, open_browser: bool | None) -> None:
+def _serve_review(server: ReviewServer, open_browser: bool | None) -> None:
     """Serve until Ctrl-C or SIGTERM (the normal way to stop: every answer is already saved)."""
     if not server.loopback_only:
         err.print("[yellow]warning:[/] listening beyond this machine: anyone who can reach it can see the scans")

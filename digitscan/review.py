@@ -302,6 +302,9 @@ class CorrectionStore:
             raise NoInputError(f"corrections store {path} does not exist")
         try:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+        except sqlite3.Error as exc:
+            raise OutputNotWritableError(f"cannot open the review store {path}: {exc}") from exc
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
@@ -314,12 +317,17 @@ class CorrectionStore:
             version = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if version is None:
                 db.execute("INSERT INTO meta VALUES ('schema', ?)", (str(STORE_SCHEMA),))
-            elif int(version[0]) != STORE_SCHEMA:
+            elif version[0] != str(STORE_SCHEMA):
                 raise BadResultsError(f"{path} is a review store of schema {version[0]}, not {STORE_SCHEMA}")
-        except sqlite3.DatabaseError as exc:
-            if create and not path.is_file():
-                raise OutputNotWritableError(f"cannot create the review store {path}: {exc}") from exc
+        except sqlite3.OperationalError as exc:  # read-only folder, locked, disk full
+            db.close()
+            raise OutputNotWritableError(f"cannot use the review store {path}: {exc}") from exc
+        except sqlite3.DatabaseError as exc:  # not an SQLite file at all
+            db.close()
             raise BadResultsError(f"{path} is not a digitscan review store: {exc}") from exc
+        except BadResultsError:
+            db.close()
+            raise
         return cls(path, db)
 
     def save(self, decision: Decision) -> None:

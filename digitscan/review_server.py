@@ -152,17 +152,19 @@ class ReviewSession:
         """One self-contained HTML page: crops and pages embedded, decisions exported as a corrections file."""
         crops: dict[str, str | None] = {}
         unavailable: dict[str, str] = {}
-        for item in self.items:
-            try:
-                crops[item.id] = data_uri(self.crop(item.id), "image/png")
-            except PageUnavailableError as exc:
-                crops[item.id], unavailable[item.id] = None, str(exc)
         pages: dict[str, str | None] = {}
-        for index in range(len(self.page_refs)):
+        for index, ref in enumerate(self.page_refs):  # page by page: each page is loaded once
             try:
                 pages[f"p{index}"] = data_uri(self.page(index), "image/jpeg")
             except PageUnavailableError:
                 pages[f"p{index}"] = None
+            for item in self.items:
+                if (item.key.file, item.key.page) != (ref.file, ref.page):
+                    continue
+                try:
+                    crops[item.id] = data_uri(self.crop(item.id), "image/png")
+                except PageUnavailableError as exc:
+                    crops[item.id], unavailable[item.id] = None, str(exc)
         name = self.document.path.name
         corrections = f"{Path(name).stem}.corrections.json"
         hint = (
@@ -207,6 +209,7 @@ class ReviewServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: ReviewServer
     protocol_version = "HTTP/1.1"
+    timeout = 60  # seconds an idle or stalled connection may hold a thread
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
@@ -229,6 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), "application/json")
 
     def _error(self, status: HTTPStatus, message: str) -> None:
+        if self.command == "POST":  # the body may be unread: never parse it as the next request
+            self.close_connection = True
         self._json(status, {"error": message})
 
     def _host_allowed(self) -> bool:

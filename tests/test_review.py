@@ -10,6 +10,7 @@ import os
 import re
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -161,9 +162,15 @@ def test_store_keeps_every_decision_across_reopening(results: Path) -> None:
     assert found[items[0].id].model_digit == 5 and found[items[0].id].key == items[0].key
 
 
-def test_a_file_that_is_not_a_store_is_refused(results: Path) -> None:
+def test_a_file_that_is_not_a_store_or_of_another_schema_is_refused(results: Path) -> None:
     store_path(results).write_text("not sqlite" * 100)
     with pytest.raises(BadResultsError, match="not a digitscan review store"):
+        load_decisions(results)
+    store_path(results).unlink()
+    CorrectionStore.open(store_path(results)).close()
+    with sqlite3.connect(store_path(results)) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    with pytest.raises(BadResultsError, match="schema 99"):
         load_decisions(results)
 
 
