@@ -359,8 +359,10 @@ def review(
         from digitscan.review import CorrectionStore, load_results, review_items, store_path
         from digitscan.review_images import PageImages, ScanLocator
         from digitscan.review_server import ReviewServer, ReviewSession
-        from digitscan.writers import write_html
+        from digitscan.writers import check_html_output, write_html
 
+        if html is not None:
+            check_html_output(html)
         document = load_results(results)
         if scans is not None and not scans.is_dir():
             raise NoInputError(f"--scans {scans} is not a folder")

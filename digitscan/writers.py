@@ -203,13 +203,18 @@ def write_results(run: RunResult, path: Path) -> None:
         raise OutputNotWritableError(f"cannot write {path}: {exc}") from exc
 
 
-def write_html(path: Path, text: str) -> None:
-    """Write a page (``.html``) atomically; :class:`UsageError` for another extension."""
+def check_html_output(path: Path) -> None:
+    """Fail before any work when ``path`` is not a page name (``.html``) in an existing folder."""
     if path.suffix.lower() not in (".html", ".htm"):
         raise UsageError(f"--html must end in .html, not {path.name!r}")
     folder = path.parent if str(path.parent) else Path()
     if not folder.is_dir():
         raise OutputNotWritableError(f"output folder {folder} does not exist")
+
+
+def write_html(path: Path, text: str) -> None:
+    """Write a page (``.html``) atomically."""
+    check_html_output(path)
     try:
         write_atomic(path, text)
     except OSError as exc:
