@@ -26,7 +26,8 @@ INPUT_SPEC: dict[str, Any] = {
     "polarity": "white ink on black",
     "normalization": "digitscan.normalize: fit 20x20 keeping aspect, centre of mass at the centre of 28x28",
 }
-CLASSES = [str(digit) for digit in range(10)]
+CLASSES = [*(str(digit) for digit in range(10)), "none"]
+NOT_A_DIGIT = CLASSES.index("none")  # the class of crops that are none of the digits
 
 
 @dataclass(frozen=True)

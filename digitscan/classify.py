@@ -16,17 +16,22 @@ from typing import Any
 import numpy as np
 
 from digitscan.calibration import softmax
-from digitscan.card import ModelCard, default_model_path, read_card
+from digitscan.card import CLASSES, NOT_A_DIGIT, ModelCard, default_model_path, read_card
 from digitscan.errors import BadModelError, MissingDependencyError, UsageError
 
 log = logging.getLogger(__name__)
 
 DEVICES = ("auto", "cpu", "gpu")
+NONE_CONFIDENCE = 0.9  # a crop is dropped as "not a digit" only when the model is at least this sure
 
 
 @dataclass(frozen=True)
 class Predictions:
-    """Top-2 digits and calibrated confidences for N crops."""
+    """Best class and second-best digit, with calibrated confidences, for N crops.
+
+    ``digit`` is NOT_A_DIGIT where the model's best answer is "none of the digits"; ``second_digit`` is
+    always a digit (the best one other than ``digit``), so a reviewer is offered a digit to choose.
+    """
 
     digit: np.ndarray
     confidence: np.ndarray
@@ -91,7 +96,7 @@ def traced_call(model: Any, batch_size: int) -> Any:
 def batched_logits(call: Any, crops: np.ndarray, batch_size: int) -> np.ndarray:
     """Logits of (N, 28, 28[, 1]) crops through ``call`` on full batches (the last one zero-padded)."""
     crops = np.asarray(crops, np.float32).reshape(-1, 28, 28, 1)
-    out = np.zeros((len(crops), 10), np.float32)
+    out = np.zeros((len(crops), len(CLASSES)), np.float32)
     batch = np.zeros((batch_size, 28, 28, 1), np.float32)
     for start in range(0, len(crops), batch_size):
         chunk = crops[start : start + batch_size]
@@ -118,9 +123,10 @@ class DigitClassifier:
             model = keras.models.load_model(self.model_path, compile=False)
         except Exception as exc:
             raise BadModelError(f"cannot load model {self.model_path}: {exc}") from exc
-        if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != 10:
+        if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != len(CLASSES):
             raise BadModelError(
-                f"model {self.model_path} maps {model.input_shape} to {model.output_shape}, expected 28x28x1 -> 10"
+                f"model {self.model_path} maps {model.input_shape} to {model.output_shape}, "
+                f"expected 28x28x1 -> {len(CLASSES)}"
             )
         self.keras_model = model
         self._logits = traced_call(model, batch_size)
@@ -134,13 +140,30 @@ class DigitClassifier:
         return out
 
     def classify(self, crops: np.ndarray) -> Predictions:
-        """Top-2 digits and temperature-calibrated confidences for (N, 28, 28) normalised crops."""
-        probs = softmax(self.logits(crops), self.card.temperature)
-        order = np.argsort(-probs, axis=1)
-        rows = np.arange(len(probs))
-        return Predictions(
-            digit=order[:, 0],
-            confidence=probs[rows, order[:, 0]],
-            second_digit=order[:, 1],
-            second_confidence=probs[rows, order[:, 1]],
-        )
+        """Best class, second-best digit and temperature-calibrated confidences for (N, 28, 28) normalised crops."""
+        return predictions_from(softmax(self.logits(crops), self.card.temperature))
+
+
+def decide(probs: np.ndarray) -> np.ndarray:
+    """Each row's answer: NOT_A_DIGIT where the model is sure of it (NONE_CONFIDENCE), else its best digit.
+
+    A crop the model only half believes is not a digit stays a digit, whose low probability sends it to
+    review, rather than being dropped unseen: dropping a real digit costs more than reviewing a speck.
+    """
+    return np.where(probs[:, NOT_A_DIGIT] >= NONE_CONFIDENCE, NOT_A_DIGIT, probs[:, :NOT_A_DIGIT].argmax(axis=1))
+
+
+def predictions_from(probs: np.ndarray) -> Predictions:
+    """Predictions from calibrated class probabilities (N, 11)."""
+    rows = np.arange(len(probs))
+    best = decide(probs)
+    digits_only = probs[:, :NOT_A_DIGIT].copy()
+    is_digit = best != NOT_A_DIGIT
+    digits_only[rows[is_digit], best[is_digit]] = -1.0
+    second = digits_only.argmax(axis=1)
+    return Predictions(
+        digit=best,
+        confidence=probs[rows, best],
+        second_digit=second,
+        second_confidence=probs[rows, second],
+    )

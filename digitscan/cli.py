@@ -204,10 +204,22 @@ def train(
         Path | None, typer.Option(help="Folder with the four MNIST IDX .gz files [default: keras' downloader].")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
-    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 45,
+    epochs: Annotated[
+        int | None, typer.Option(help="Training epochs [default: 45; 5 when fine-tuning with --extra].")
+    ] = None,
     limit: Annotated[int | None, typer.Option(help="Train on only the first N images (smoke tests).")] = None,
+    extra: Annotated[
+        list[Path] | None,
+        typer.Option(help="A reviewed results.json (its review store beside it): fine-tune on its corrections."),
+    ] = None,
+    base: Annotated[
+        Path | None, typer.Option(help="Model to fine-tune with --extra [default: the shipped one].")
+    ] = None,
+    holdout: Annotated[
+        float, typer.Option(help="With --extra: share of the corrected files held out to measure the gain.")
+    ] = 0.0,
 ) -> None:
-    """Train the digit CNN on MNIST, calibrate it, and write the model with its card."""
+    """Train the digit CNN on MNIST (or fine-tune it on review corrections), calibrate it, write it with its card."""
     with _exit_codes():
         from digitscan.errors import UsageError
         from digitscan.mnist import load_mnist
@@ -216,11 +228,37 @@ def train(
 
         if out.suffix != ".keras":
             raise UsageError("--out must end in .keras")
-        if epochs < 1 or (limit is not None and limit < 100):
+        if (epochs is not None and epochs < 1) or (limit is not None and limit < 100):
             raise UsageError("--epochs must be >= 1 and --limit >= 100")
-        logging.getLogger("digitscan").setLevel(min(logging.INFO, logging.getLogger("digitscan").level))
-        result = run_training(load_mnist(mnist), TrainSettings(epochs=epochs, seed=seed, train_limit=limit), out)
-        err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
+        if not 0.0 <= holdout < 1.0:
+            raise UsageError("--holdout must be in [0, 1)")
+        package = logging.getLogger("digitscan")
+        package.setLevel(min(logging.INFO, package.level))
+        for handler in logging.getLogger().handlers:  # training is long: show its epoch lines on the terminal
+            handler.setLevel(min(logging.INFO, handler.level))
+        data = load_mnist(mnist)
+        if not extra:
+            settings = TrainSettings(epochs=epochs or 45, seed=seed, train_limit=limit)
+            result = run_training(data, settings, out)
+            err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
+            return
+
+        from digitscan.card import default_model_path
+        from digitscan.finetune import accuracy_on, fine_tune, load_corrections
+
+        base = base or default_model_path()
+        corrections = load_corrections(extra)
+        tuning, held_out = corrections.split_by_file(holdout, seed)
+        if not len(tuning):
+            raise UsageError("--holdout leaves no corrections to fine-tune on")
+        settings = TrainSettings(epochs=epochs or 5, seed=seed, train_limit=limit, learning_rate=5e-4)
+        result = fine_tune(data, settings, base, tuning, out)
+        err.print(f"fine-tuned on {len(tuning)} corrections ({corrections.skipped} skipped): wrote {result.model_path}")
+        if len(held_out):
+            typer.echo(
+                f"held-out corrections: {len(held_out)} crops from {len(set(held_out.files))} files; "
+                f"accuracy {accuracy_on(base, held_out):.4f} before, {accuracy_on(out, held_out):.4f} after"
+            )
 
 
 @app.command()
@@ -275,7 +313,7 @@ def evaluate(
     with _exit_codes():
         from digitscan.classify import DigitClassifier
         from digitscan.evaluation import evaluate as run_evaluation
-        from digitscan.evaluation import orand_digit_crops, report, write_plots
+        from digitscan.evaluation import nondigit_report, orand_digit_crops, report, write_plots
         from digitscan.mnist import load_mnist
         from digitscan.normalize import normalize_many
 
@@ -289,6 +327,7 @@ def evaluate(
             typer.echo(report(evaluation))
             for path in write_plots(evaluation, out):
                 err.print(f"wrote {path}", highlight=False)
+        typer.echo(nondigit_report(classifier))
 
 
 @app.command()

@@ -11,17 +11,33 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from digitscan.calibration import OperatingPoint, expected_calibration_error, risk_coverage, softmax
-from digitscan.classify import DigitClassifier
+from digitscan.card import CLASSES, NOT_A_DIGIT
+from digitscan.classify import DigitClassifier, decide, predictions_from
 from digitscan.errors import UsageError
 from digitscan.loading import to_gray
+from digitscan.nondigit import generate_nondigits
 from digitscan.normalize import normalize_many
-from digitscan.segment import binarise
+from digitscan.segment import Box, binarise
 
 COVERAGES = (0.90, 0.95, 0.98, 0.99, 1.0)
+NONDIGIT_TEST_SEED = 7_777_777  # far from the seeds training draws its non-digits from (seed * 1000 + 1, + 2)
+NONDIGIT_TEST_SIZE = 3000
+
+
+def nondigit_test_crops(count: int = NONDIGIT_TEST_SIZE) -> np.ndarray:
+    """Held-out generated non-digit crops (letters, signs, frame pieces, specks), normalised (N, 28, 28)."""
+    return normalize_many(generate_nondigits(count, NONDIGIT_TEST_SEED))
+
+
+def accepted_as_digit(probs: np.ndarray, threshold: float) -> np.ndarray:
+    """Which rows the pipeline would report as a sure digit: best class a digit, confidence at the threshold."""
+    predictions = predictions_from(probs)
+    return (predictions.digit != NOT_A_DIGIT) & (predictions.confidence >= threshold)
 
 
 @dataclass(frozen=True)
@@ -35,11 +51,18 @@ class Evaluation:
 
     @property
     def predicted(self) -> np.ndarray:
-        return self.probs.argmax(axis=1)
+        """Each digit's answer, as the pipeline decides it (see :func:`digitscan.classify.decide`)."""
+        return decide(self.probs)
 
     @property
     def confidence(self) -> np.ndarray:
-        return self.probs.max(axis=1)
+        """The calibrated probability of each answer."""
+        return self.probs[np.arange(len(self.probs)), self.predicted]
+
+    @property
+    def digit_confidence(self) -> np.ndarray:
+        """Confidence in the digit read, 0 where the best answer is "not a digit" (such crops are dropped)."""
+        return np.where(self.predicted != NOT_A_DIGIT, self.confidence, 0.0)
 
     @property
     def correct(self) -> np.ndarray:
@@ -54,20 +77,20 @@ class Evaluation:
         return expected_calibration_error(self.confidence, self.correct)
 
     def confusion(self) -> np.ndarray:
-        """10x10 counts: row = true digit, column = predicted digit."""
-        matrix = np.zeros((10, 10), np.int64)
+        """10x11 counts: row = true digit, column = predicted class (the last one: not a digit)."""
+        matrix = np.zeros((10, len(CLASSES)), np.int64)
         np.add.at(matrix, (self.labels, self.predicted), 1)
         return matrix
 
     def at_threshold(self) -> tuple[float, float]:
         """(share of digits accepted, error among accepted) at the review threshold."""
-        accepted = self.confidence >= self.threshold
+        accepted = accepted_as_digit(self.probs, self.threshold)
         error = float(1 - self.correct[accepted].mean()) if accepted.any() else 0.0
         return float(accepted.mean()), error
 
     def risk_at_coverages(self) -> list[OperatingPoint]:
         """The error among accepted digits when the most confident 90%, 95%, ... are accepted."""
-        curve = risk_coverage(self.confidence, self.correct)
+        curve = risk_coverage(self.digit_confidence, self.correct)
         return [next(p for p in curve if p.coverage >= target - 1e-9) for target in COVERAGES]
 
 
@@ -89,12 +112,46 @@ def orand_digit_crops(folder: Path, limit: int | None = None) -> tuple[np.ndarra
     inks, labels = [], []
     for image_name in sorted(boxes)[:limit]:
         with Image.open(folder / image_name) as image:
-            ink = binarise(to_gray(image)).ink
-        for row in boxes[image_name]:
-            x, y, w, h = (int(row[k]) for k in ("x", "y", "w", "h"))
-            inks.append(ink[y : y + h, x : x + w])
-            labels.append(int(row["digit"]))
+            gray = to_gray(image)
+        rows = boxes[image_name]
+        inks += box_inks(gray, [Box(*(int(row[k]) for k in ("x", "y", "w", "h"))) for row in rows])
+        labels += [int(row["digit"]) for row in rows]
     return normalize_many(inks), np.array(labels)
+
+
+def box_inks(gray: np.ndarray, boxes: list[Box]) -> list[np.ndarray]:
+    """The ink of each box on a grayscale page, masked to its own components as segmentation crops a digit.
+
+    Segmentation hands the model a digit's own strokes, not everything in its bounding box; a box drawn by a
+    person also holds the ends of neighbouring digits and background specks, which are left out the same way:
+    a component counts when at least half of it is inside the box, or when it holds a large share of the
+    box's ink (a digit that touches its neighbour is one component with it), and it is not a speck.
+    """
+    page = binarise(gray)
+    _, components, stats, _ = cv2.connectedComponentsWithStats(page.binary, connectivity=8)
+    areas = stats[:, cv2.CC_STAT_AREA]
+    inks = []
+    for box in boxes:
+        region = components[box.y : box.bottom, box.x : box.right]
+        ids, inside = np.unique(region[region > 0], return_counts=True)
+        if not len(ids):
+            inks.append(np.zeros(region.shape, page.ink.dtype))
+            continue
+        belongs = (inside * 2 >= areas[ids]) | (inside * 4 >= inside.sum())
+        keep = ids[belongs & (inside >= max(4, 0.03 * inside.max()))]
+        inks.append(page.ink[box.y : box.bottom, box.x : box.right] * np.isin(region, keep))
+    return inks
+
+
+def nondigit_report(classifier: DigitClassifier) -> str:
+    """How the model treats held-out generated non-digits: the share it would report as a sure digit."""
+    probs = softmax(classifier.logits(nondigit_test_crops()), classifier.card.temperature)
+    accepted = accepted_as_digit(probs, classifier.card.review_threshold).mean()
+    rejected = np.mean(decide(probs) == NOT_A_DIGIT)
+    return (
+        f"generated non-digits (held out): {len(probs)} crops\n"
+        f"  accepted as a digit at the review threshold {accepted:.4f}   read as not a digit {rejected:.4f}"
+    )
 
 
 def report(evaluation: Evaluation) -> str:
@@ -105,6 +162,7 @@ def report(evaluation: Evaluation) -> str:
         f"{evaluation.name}: {len(evaluation.labels)} digits",
         f"  accuracy {evaluation.accuracy:.4f}   ECE {evaluation.ece:.4f}",
         f"  review threshold {evaluation.threshold:.4f}: {accepted:.4f} accepted, error among accepted {error:.4%}",
+        f"  read as not a digit: {np.mean(evaluation.predicted == NOT_A_DIGIT):.4f}",
         "  risk-coverage: " + ", ".join(f"{p.coverage:.0%} -> {p.risk:.3%}" for p in evaluation.risk_at_coverages()),
         "  digit  precision  recall",
     ]
@@ -133,7 +191,8 @@ def write_plots(evaluation: Evaluation, folder: Path) -> list[Path]:
         if count:
             colour = "white" if matrix[row, col] > matrix.max() / 3 else "black"
             axes.text(col, row, str(count), ha="center", va="center", fontsize=7, color=colour)
-    axes.set(xticks=range(10), yticks=range(10), xlabel="predicted digit", ylabel="true digit")
+    axes.set(xticks=range(len(CLASSES)), yticks=range(10), xlabel="predicted class", ylabel="true digit")
+    axes.set_xticklabels(CLASSES)
     axes.set_title(f"{evaluation.name}: accuracy {evaluation.accuracy:.2%}")
     figure.colorbar(shown, ax=axes, label="log(1 + count)")
     confusion_png = folder / f"{slug}-confusion.png"
@@ -157,7 +216,7 @@ def write_plots(evaluation: Evaluation, folder: Path) -> list[Path]:
     reliability.set(xlabel="confidence", ylabel="accuracy", xlim=(0, 1), ylim=(0, 1.02))
     reliability.set_title(f"reliability (ECE {evaluation.ece:.2%}; labels: digits per bin)")
     reliability.legend(loc="upper left")
-    points = risk_coverage(evaluation.confidence, evaluation.correct)
+    points = risk_coverage(evaluation.digit_confidence, evaluation.correct)
     curve.plot([p.coverage for p in points], [p.risk for p in points])
     accepted, error = evaluation.at_threshold()
     curve.plot([accepted], [error], "o", label=f"review threshold {evaluation.threshold:.3f}")

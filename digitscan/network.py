@@ -16,6 +16,8 @@ from typing import Any
 import keras
 import numpy as np
 
+from digitscan.card import CLASSES
+
 # (kind, argument) per block; "conv" = (filters, kernel, stride), "dense" = units, "pool" = 2x2 max pool.
 ARCHITECTURE: list[tuple[str, Any]] = [
     ("conv", (32, 5, 2)),
@@ -27,7 +29,6 @@ ARCHITECTURE: list[tuple[str, Any]] = [
     ("dense", 256),
     ("dropout", 0.35),
 ]
-NUM_CLASSES = 10
 _BN_EPSILON = 1e-3
 _BN_MOMENTUM = 0.9  # moving statistics settle within ~50 steps, so short runs evaluate sensibly too
 
@@ -61,7 +62,7 @@ def build_network(folded: bool = False) -> keras.Model:
         if kind in ("conv", "dense") and not folded:
             x = keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, name=f"bn{index}")(x)
             x = keras.layers.ReLU(name=f"relu{index}")(x)
-    outputs = keras.layers.Dense(NUM_CLASSES, name="logits")(x)
+    outputs = keras.layers.Dense(len(CLASSES), name="logits")(x)
     return keras.Model(inputs, outputs, name="digitscan_cnn_folded" if folded else "digitscan_cnn")
 
 

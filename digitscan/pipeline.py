@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from digitscan import __version__
-from digitscan.classify import DigitClassifier
+from digitscan.card import NOT_A_DIGIT
+from digitscan.classify import DigitClassifier, Predictions
 from digitscan.discover import InputFile, discover
 from digitscan.errors import InputFileError, NoInputError, UsageError
 from digitscan.journal import RunJournal, file_key, run_key
@@ -32,6 +33,7 @@ from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
 from digitscan.segment import Box, segment_page
+from digitscan.touching import candidate_cuts, choose, part_box
 
 log = logging.getLogger(__name__)
 
@@ -66,15 +68,23 @@ class ProcessOptions:
 
 
 @dataclass(frozen=True)
+class DigitWork:
+    """One digit candidate: its box, and the part boxes of each way it might be cut into touching digits."""
+
+    box: Box
+    cuts: tuple[tuple[Box, ...], ...] = ()
+
+
+@dataclass(frozen=True)
 class PageWork:
-    """What the CPU stages make of one page: digit boxes per number and their normalised crops (picklable)."""
+    """What the CPU stages make of one page: digit candidates per number and their normalised crops (picklable)."""
 
     page: int
     width: int
     height: int
     skew_deg: float
-    numbers: tuple[tuple[Box, ...], ...]
-    crops: np.ndarray  # (digits on the page, 28, 28), in number then position order
+    numbers: tuple[tuple[DigitWork, ...], ...]
+    crops: np.ndarray  # (crops, 28, 28): per candidate in reading order, the whole, then each cut's parts
 
 
 @dataclass(frozen=True)
@@ -105,16 +115,33 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
                 log.exception("segmentation failed on %s page %d", input_file.name, page.number)
                 fail(page.number, "segment", exc)
                 continue
-            inks = [digit.ink for number in segmentation.numbers for digit in number.digits]
+            inks: list[np.ndarray] = []
+            numbers = []
+            for number in segmentation.numbers:
+                digits = []
+                for digit in number.digits:
+                    inks.append(digit.ink)
+                    cuts = candidate_cuts(digit.ink)
+                    width = digit.ink.shape[1]
+                    for cut in cuts:
+                        inks += [digit.ink[:, start:end] for start, end in cut]
+                    parts = tuple(tuple(part_box(digit.box, width, start, end) for start, end in cut) for cut in cuts)
+                    digits.append(DigitWork(digit.box, parts))
+                numbers.append(tuple(digits))
             height, width = page.image.shape
-            boxes = tuple(tuple(d.box for d in number.digits) for number in segmentation.numbers)
-            pages.append(PageWork(page.number, width, height, segmentation.skew_deg, boxes, normalize_many(inks)))
+            work = PageWork(page.number, width, height, segmentation.skew_deg, tuple(numbers), normalize_many(inks))
+            pages.append(work)
     except InputFileError as exc:
         fail(exc.page, "load", exc)
     except Exception as exc:  # a decoder bug on one file must not end a night's run
         log.exception("unexpected error reading %s", input_file.name)
         fail(None, "load", exc)
     return FileWork(index, tuple(pages), tuple(failures))
+
+
+def _reading(predictions: Predictions, index: int) -> tuple[bool, float]:
+    """(read as a digit, confidence) of one crop, as :func:`digitscan.touching.choose` weighs readings."""
+    return bool(predictions.digit[index] != NOT_A_DIGIT), float(predictions.confidence[index])
 
 
 class _FileTimeout(BaseException):
@@ -238,24 +265,40 @@ class _Run:
         predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
         cursor = 0
         for file_index, page in self.pending:
-            numbers = []
-            for number_index, boxes in enumerate(page.numbers):
-                digits = []
-                for position, box in enumerate(boxes):
-                    confidence = float(predictions.confidence[cursor])
-                    digits.append(
-                        DigitResult(
-                            position=position,
-                            digit=int(predictions.digit[cursor]),
-                            confidence=confidence,
-                            second_digit=int(predictions.second_digit[cursor]),
-                            second_confidence=float(predictions.second_confidence[cursor]),
-                            box=box,
-                            needs_review=confidence < self.threshold,
-                        )
+            numbers: list[NumberResult] = []
+            for candidates in page.numbers:
+                digits: list[DigitResult] = []
+                for candidate in candidates:
+                    whole, cursor = cursor, cursor + 1
+                    cut_crops = []
+                    for cut in candidate.cuts:
+                        cut_crops.append(range(cursor, cursor + len(cut)))
+                        cursor += len(cut)
+                    chosen = choose(
+                        _reading(predictions, whole), [[_reading(predictions, i) for i in crops] for crops in cut_crops]
                     )
-                    cursor += 1
-                numbers.append(NumberResult(number_index, tuple(digits)))
+                    picked = (
+                        [(candidate.box, whole)]
+                        if chosen < 0
+                        else list(zip(candidate.cuts[chosen], cut_crops[chosen], strict=True))
+                    )
+                    for box, i in picked:
+                        if predictions.digit[i] == NOT_A_DIGIT:  # a sign, letter or speck: not reported
+                            continue
+                        confidence = float(predictions.confidence[i])
+                        digits.append(
+                            DigitResult(
+                                position=len(digits),
+                                digit=int(predictions.digit[i]),
+                                confidence=confidence,
+                                second_digit=int(predictions.second_digit[i]),
+                                second_confidence=float(predictions.second_confidence[i]),
+                                box=box,
+                                needs_review=confidence < self.threshold,
+                            )
+                        )
+                if digits:
+                    numbers.append(NumberResult(len(numbers), tuple(digits)))
             result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers))
             self.pages.setdefault(file_index, []).append(result)
         self.pending.clear()

@@ -91,7 +91,7 @@ class SegmentSettings:
 
     min_digit_height: float = 0.45  # smaller components are specks, dots, commas
     max_digit_height: float = 3.0  # taller ones are frames or rules left over
-    max_aspect: float = 2.2  # wider than this (w/h) is a dash or a stroke, not a digit
+    max_aspect: float = 3.5  # wider than this (w/h) is a rule or a long stroke (touching digits are cut later)
     number_gap: float = 0.9  # a horizontal gap wider than this splits a number
     line_length: float = 2.2  # ruled lines are at least this long
 
@@ -158,7 +158,12 @@ def _text_height(stats: np.ndarray, shape: tuple[int, int]) -> float:
     """Median height of components that could be characters (not specks, not rules), from their stats."""
     w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
     page_h, page_size = shape[0], shape[0] * shape[1]
-    keep = (h >= 8) & (h < page_h * 0.5) & (w < 4 * h) & (area >= 20) & (w * h < page_size * 0.05)
+    shaped = (h >= 8) & (w < 4 * h) & (area >= 20)
+    keep = shaped & (h < page_h * 0.5) & (w * h < page_size * 0.05)
+    if not keep.any():
+        # A page that is one field (a cheque's amount cut out): its digits fill it, so they are not small
+        # against the page; only hollow frames (little ink for their box) are left out.
+        keep = shaped & (area >= 0.08 * w * h)
     return float(np.median(h[keep])) if keep.any() else 0.0
 
 

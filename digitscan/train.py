@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from digitscan.calibration import fit_temperature, softmax, threshold_for_risk
-from digitscan.card import ModelCard, file_sha256, write_card
-from digitscan.classify import batched_logits, traced_call
-from digitscan.evaluation import Evaluation
+from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, write_card
+from digitscan.classify import batched_logits, import_tensorflow, traced_call
+from digitscan.evaluation import Evaluation, accepted_as_digit, nondigit_test_crops
 from digitscan.mnist import MnistData
+from digitscan.nondigit import generate_nondigits
 from digitscan.normalize import normalize_many
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class TrainSettings:
     stroke_change_prob: float = 0.2
     blur_prob: float = 0.15
     max_noise: float = 0.06
+    one_bit_prob: float = 0.1  # share of batches' images thresholded to two levels, as 1-bit scans are
+    nondigit_share: float = 0.1  # generated non-digit crops added, as a share of the training digits
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,10 @@ def _augment_batch(images: Any, settings: TrainSettings) -> Any:
     half = settings.stroke_change_prob / 2
     images = tf.where(choice < half, thicker, tf.where(choice < 2 * half, thinner, images))
 
+    level = tf.random.uniform([batch, 1, 1, 1], 0.25, 0.6)
+    one_bit = tf.cast(images > level, images.dtype)
+    images = tf.where(tf.random.uniform([batch, 1, 1, 1]) < settings.one_bit_prob, one_bit, images)
+
     gauss = np.array([0.25, 0.5, 0.25], np.float32)
     kernel = tf.constant(np.outer(gauss, gauss)[:, :, None, None])
     blurred = tf.nn.conv2d(images, kernel, 1, "SAME")
@@ -111,28 +118,41 @@ def _augment_batch(images: Any, settings: TrainSettings) -> Any:
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
+def _with_nondigits(x: np.ndarray, y: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Append ``share * len(x)`` generated non-digit crops (class NOT_A_DIGIT) to normalised crops ``x``."""
+    count = round(share * len(x))
+    if count == 0:
+        return x, y
+    extra = normalize_many(generate_nondigits(count, seed))[..., None]
+    return np.concatenate([x, extra]), np.concatenate([y, np.full(count, NOT_A_DIGIT, y.dtype)])
+
+
 def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
+    """Normalised training and validation crops and labels: MNIST plus generated non-digits."""
     images, labels = data.train_images, data.train_labels
     if settings.train_limit is not None:
         images, labels = images[: settings.train_limit], labels[: settings.train_limit]
-    order = np.random.default_rng(settings.seed).permutation(len(images))
+    rng = np.random.default_rng(settings.seed)
+    order = rng.permutation(len(images))
     n_val = min(settings.validation_size, len(images) // 5)
     val_idx, train_idx = order[:n_val], order[n_val:]
-    x = normalize_many(images)[..., None]
-    return x[train_idx], labels[train_idx], x[val_idx], labels[val_idx]
+    x_train, y_train = normalize_many(images[train_idx])[..., None], labels[train_idx]
+    x_val, y_val = normalize_many(images[val_idx])[..., None], labels[val_idx]
+    x_train, y_train = _with_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
+    x_val, y_val = _with_nondigits(x_val, y_val, settings.nondigit_share, settings.seed * 1000 + 2)
+    return x_train, y_train, x_val, y_val
 
 
-def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
-    """Train, fold, calibrate and save the model at ``out`` with its card beside it."""
+def fit(
+    model: Any,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    validation: tuple[np.ndarray, np.ndarray],
+    settings: TrainSettings,
+) -> float:
+    """Fit ``model`` on augmented batches with AdamW and a cosine schedule; return the final training loss."""
+    tf = import_tensorflow()
     import keras
-    import tensorflow as tf
-
-    from digitscan.network import build_network, fold_batch_norm
-
-    started = time.monotonic()
-    keras.utils.set_random_seed(settings.seed)
-    x_train, y_train, x_val, y_val = _split(data, settings)
-    log.info("training on %d images, %d held out for calibration", len(x_train), len(x_val))
 
     dataset = tf.data.Dataset.from_tensor_slices((x_train, y_train.astype(np.int32)))
     dataset = dataset.shuffle(len(x_train), seed=settings.seed, reshuffle_each_iteration=True)
@@ -145,7 +165,6 @@ def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
     schedule = keras.optimizers.schedules.CosineDecay(
         settings.learning_rate / 10, steps, warmup_target=settings.learning_rate, warmup_steps=max(1, steps // 20)
     )
-    model = build_network()
     model.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=settings.weight_decay),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
@@ -154,51 +173,80 @@ def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
     history = model.fit(
         dataset,
         epochs=settings.epochs,
-        validation_data=(x_val, y_val.astype(np.int32)),
+        validation_data=(validation[0], validation[1].astype(np.int32)),
         verbose=0,
         shuffle=False,  # the dataset shuffles itself, reproducibly from the seed
         callbacks=[_epoch_logger()],
     )
+    return float(history.history["loss"][-1])
 
-    inference = fold_batch_norm(model)
+
+def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
+    """Train, fold, calibrate and save the model at ``out`` with its card beside it."""
+    import keras
+
+    from digitscan.network import build_network, fold_batch_norm
+
+    started = time.monotonic()
+    keras.utils.set_random_seed(settings.seed)
+    x_train, y_train, x_val, y_val = _split(data, settings)
+    log.info("training on %d images, %d held out for calibration", len(x_train), len(x_val))
+    model = build_network()
+    loss = fit(model, x_train, y_train, (x_val, y_val), settings)
+    training = {**asdict(settings), "final_train_loss": loss}
+    return calibrate_and_save(fold_batch_norm(model), data, (x_val, y_val), training, out, started)
+
+
+def calibrate_and_save(
+    inference: Any,
+    data: MnistData,
+    validation: tuple[np.ndarray, np.ndarray],
+    training: dict[str, Any],
+    out: Path,
+    started: float,
+) -> TrainResult:
+    """Fit the temperature and review threshold on ``validation``, measure on MNIST test, save model and card."""
+    tf = import_tensorflow()
+    x_val, y_val = validation
     call = traced_call(inference, _EVAL_BATCH)
     val_logits = batched_logits(call, x_val, _EVAL_BATCH)
     temperature = fit_temperature(val_logits, y_val)
     val_probs = softmax(val_logits, temperature)
-    val_correct = val_probs.argmax(1) == y_val
-    point = threshold_for_risk(val_probs.max(1), val_correct, REVIEW_MAX_RISK)
+    digits = y_val != NOT_A_DIGIT
+    val_digits = Evaluation("validation", y_val[digits].astype(np.int64), val_probs[digits], 1.0)
+    point = threshold_for_risk(val_digits.digit_confidence, val_digits.correct, REVIEW_MAX_RISK)
 
     test_probs = softmax(batched_logits(call, normalize_many(data.test_images), _EVAL_BATCH), temperature)
     test = Evaluation("MNIST test", data.test_labels.astype(np.int64), test_probs, point.threshold)
     accepted_share, error_among_accepted = test.at_threshold()
+    nondigit_probs = softmax(batched_logits(call, nondigit_test_crops(), _EVAL_BATCH), temperature)
     metrics = {
         "mnist_test_accuracy": test.accuracy,
         "mnist_test_ece": test.ece,
         "mnist_test_accepted_share": accepted_share,
         "mnist_test_error_among_accepted": error_among_accepted,
-        "validation_accuracy": float(val_correct.mean()),
+        "nondigit_test_accepted_share": float(accepted_as_digit(nondigit_probs, point.threshold).mean()),
+        "validation_accuracy": val_digits.accuracy,
         "validation_accepted_share": point.coverage,
     }
 
     out.parent.mkdir(parents=True, exist_ok=True)
     inference.save(out)
-    training: dict[str, Any] = {
-        **asdict(settings),
-        "mnist_sha256": data.sha256,
-        "mnist_source": data.source,
-        "final_train_loss": float(history.history["loss"][-1]),
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "duration_s": round(time.monotonic() - started, 1),
-        "tensorflow": tf.__version__,
-        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-    }
     card = ModelCard(
         model_file=out.name,
         sha256=file_sha256(out),
         temperature=temperature,
         review_threshold=point.threshold,
         metrics=metrics,
-        training=training,
+        training={
+            **training,
+            "mnist_sha256": data.sha256,
+            "mnist_source": data.source,
+            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "duration_s": round(time.monotonic() - started, 1),
+            "tensorflow": tf.__version__,
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+        },
     )
     write_card(card, out)
     log.info("saved %s: %s", out, metrics)

@@ -8,11 +8,12 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from digitscan.card import file_sha256
+from digitscan.card import NOT_A_DIGIT, file_sha256
 from digitscan.classify import DigitClassifier
 from digitscan.cli import app
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
+from digitscan.train import TrainSettings, _split
 
 
 def test_smoke_training_writes_a_loadable_calibrated_model(tmp_path: Path, mnist_dir: Path, mnist: MnistData) -> None:
@@ -25,6 +26,7 @@ def test_smoke_training_writes_a_loadable_calibrated_model(tmp_path: Path, mnist
     assert card["training"]["train_limit"] == 6000 and card["training"]["seed"] == 3
     assert card["training"]["mnist_sha256"] == mnist.sha256
     assert 0 < card["review_threshold"] <= 1 and card["temperature"] > 0
+    assert card["classes"][NOT_A_DIGIT] == "none" and 0 <= card["metrics"]["nondigit_test_accepted_share"] <= 1
     classifier = DigitClassifier(out)
     predictions = classifier.classify(normalize_many(mnist.test_images[:1000]))
     accuracy = float(np.mean(predictions.digit == mnist.test_labels[:1000]))
@@ -63,3 +65,11 @@ def test_folding_batch_norm_keeps_the_outputs() -> None:
     assert len(folded.layers) < len(trained.layers)
     expected = trained(images, training=False).numpy()
     assert np.allclose(folded(images, training=False).numpy(), expected, atol=1e-4)
+
+
+def test_training_data_holds_generated_nondigits_in_train_and_validation(mnist: MnistData) -> None:
+    settings = TrainSettings(train_limit=2000, validation_size=400, nondigit_share=0.1)
+    x_train, y_train, x_val, y_val = _split(mnist, settings)
+    assert x_train.shape[1:] == (28, 28, 1) and len(x_train) == len(y_train) and len(x_val) == len(y_val)
+    assert np.sum(y_train == NOT_A_DIGIT) == round(0.1 * 1600) and np.sum(y_val == NOT_A_DIGIT) == round(0.1 * 400)
+    assert set(np.unique(y_train).tolist()) == set(range(11))
