@@ -102,17 +102,27 @@ class _Binarised:
     binary: np.ndarray  # uint8 0/255
 
 
+def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` averaged down to ``size`` (width, height): exact halvings first (OpenCV's fast path), then
+    one small area resize, several times faster than one area resize by an odd factor."""
+    while image.shape[1] >= 2 * size[0] and image.shape[0] >= 2 * size[1]:
+        image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    if (image.shape[1], image.shape[0]) == size:
+        return image
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+
+
 def binarise(gray: np.ndarray) -> _Binarised:
     """Flatten the paper's shading (divide by a closed background estimate) and threshold with Otsu."""
     height, width = gray.shape
     scale = max(1, min(height, width) // 256)
-    small = cv2.resize(gray, (max(1, width // scale), max(1, height // scale)), interpolation=cv2.INTER_AREA)
+    small = _shrink(gray, (max(1, width // scale), max(1, height // scale)))
     # The closing must be much wider than any pen stroke, or it takes ink for paper: a quarter of the
     # image's short side (at least 15 px) is, both on a 40-pixel amount crop and on a full page.
     kernel = max(3, max(15, min(height, width) // 4) // scale) | 1
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel)))
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
+    flat = cv2.divide(gray, cv2.max(background, 1), scale=255)
     ink = cv2.subtract(np.full_like(flat, 255), flat)
     threshold, binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
@@ -136,12 +146,9 @@ def estimate_skew(binary: np.ndarray) -> tuple[float, float]:
         return 0.0, 0.0
 
     def shrunk(image: np.ndarray, longest: int) -> np.ndarray:
-        while max(image.shape) >= 2 * longest:  # exact halving is OpenCV's fast path; the last step is small
-            image = cv2.resize(image, (image.shape[1] // 2, image.shape[0] // 2), interpolation=cv2.INTER_AREA)
         height, width = image.shape
         factor = min(1.0, longest / max(height, width))
-        size = (max(1, int(width * factor)), max(1, int(height * factor)))
-        return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        return _shrink(image, (max(1, int(width * factor)), max(1, int(height * factor))))
 
     def scores(image: np.ndarray, angles: np.ndarray) -> np.ndarray:
         centre = (image.shape[1] / 2, image.shape[0] / 2)
