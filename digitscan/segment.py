@@ -122,7 +122,7 @@ def binarise(gray: np.ndarray) -> _Binarised:
     kernel = max(3, max(15, min(height, width) // 4) // scale) | 1
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel)))
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
-    flat = cv2.divide(gray, cv2.max(background, 1), scale=255)
+    flat = cv2.divide(gray, np.maximum(background, 1, out=background), scale=255)
     ink = cv2.subtract(np.full_like(flat, 255), flat)
     threshold, binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
