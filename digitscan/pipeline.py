@@ -4,7 +4,8 @@ Loading, segmentation and normalisation (the CPU stages) run per file, in worker
 ``jobs > 1``, with at most two files per worker in flight. Their crops wait in a small buffer until enough
 have gathered to fill several model batches, so the one model in the parent process sees batches drawn from
 many pages and files while memory stays bounded. A file or page that fails, or whose worker dies, becomes a
-:class:`Failure` and the run goes on.
+:class:`Failure` and the run goes on. With workers, the model (seconds of TensorFlow start-up) loads in the
+parent while the workers read the first files.
 """
 
 from __future__ import annotations
@@ -21,9 +22,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from digitscan import __version__
+from digitscan.card import default_model_path, read_card
 from digitscan.classify import DigitClassifier
 from digitscan.discover import InputFile, discover
 from digitscan.errors import InputFileError, NoInputError, UsageError
@@ -143,16 +146,19 @@ def _read_with_deadline(
         signal.signal(signal.SIGALRM, previous)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool and keeps the journal."""
+def _init_worker() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and keeps the journal.
+
+    OpenCV runs single-threaded in a worker: the pool already keeps the cores busy, one file per worker,
+    and OpenCV's own threads on top only add contention.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: workers never inherit the parent's TensorFlow threads.
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_ignore_sigint
-    )
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_init_worker)
 
 
 def _retry_alone(
@@ -168,10 +174,21 @@ def _retry_alone(
             return FileWork(index, (), (Failure(input_file.name, None, "load", "WorkerDied", str(error)),))
 
 
-def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reader: FileReader) -> Iterator[FileWork]:
-    """Read files in input order, in ``options.jobs`` worker processes with at most 2 x jobs files in flight."""
+def read_files(
+    todo: list[tuple[int, InputFile]],
+    options: ProcessOptions,
+    reader: FileReader,
+    while_reading: Callable[[], None] | None = None,
+) -> Iterator[FileWork]:
+    """Read files in input order, in ``options.jobs`` worker processes with at most 2 x jobs files in flight.
+
+    ``while_reading`` is called once, before the first file is handed back: with workers, after the first
+    files were handed to them, so that it runs while they read (the run loads its model there).
+    """
     jobs, pdf_dpi, timeout_s = options.jobs, options.pdf_dpi, options.file_timeout_s
     if jobs <= 1:
+        if while_reading is not None:
+            while_reading()
         for index, input_file in todo:
             yield _read_with_deadline(reader, timeout_s, index, input_file, pdf_dpi)
         return
@@ -184,6 +201,9 @@ def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reade
                 index, input_file = waiting.popleft()
                 future = pool.submit(_read_with_deadline, reader, timeout_s, index, input_file, pdf_dpi)
                 in_flight.append((index, input_file, future))
+            if while_reading is not None:
+                while_reading()
+                while_reading = None
             index, input_file, future = in_flight[0]
             try:
                 work = future.result()
@@ -205,11 +225,11 @@ def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reade
 class _Run:
     """Mutable state of one run: results per file in input order, failures, and the crop buffer."""
 
-    classifier: DigitClassifier
     threshold: float
     flush_at: int
     inputs: list[InputFile]
     journal: RunJournal | None = None
+    classifier: DigitClassifier | None = None  # set before the first file is added
     keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
@@ -234,6 +254,7 @@ class _Run:
 
     def flush(self) -> None:
         """Classify every buffered crop in one batched pass, assemble their pages, journal finished files."""
+        assert self.classifier is not None, "the model is loaded before any file is added"
         crops = [page.crops for _, page in self.pending if len(page.crops)]
         predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
         cursor = 0
@@ -313,10 +334,18 @@ def process(
         raise NoInputError("no scans (PNG, JPEG, TIFF, BMP, PDF) found under " + ", ".join(map(str, paths)))
     if any(f.kind == "pdf" for f in inputs):
         require_poppler()
-    classifier = classifier or DigitClassifier(options.model, options.device, options.batch_size)
-    threshold = classifier.card.review_threshold if options.review_threshold is None else options.review_threshold
-    run = _Run(classifier, threshold, 4 * classifier.batch_size, inputs, journal)
-    settings = {"version": __version__, "model": classifier.card.sha256, "pdf_dpi": options.pdf_dpi}
+    # The card is read (and the model file checked against it) now, so a missing or damaged model stops the
+    # run before any work; TensorFlow and the model itself load while the first files are being read.
+    card = classifier.card if classifier is not None else read_card(options.model or default_model_path())
+    threshold = card.review_threshold if options.review_threshold is None else options.review_threshold
+    batch_size = classifier.batch_size if classifier is not None else options.batch_size
+    run = _Run(threshold, 4 * batch_size, inputs, journal, classifier)
+
+    def load_model() -> None:
+        if run.classifier is None:
+            run.classifier = DigitClassifier(options.model, options.device, options.batch_size)
+
+    settings = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
     settings_key = run_key({**settings, "review_threshold": threshold})
     todo = []
     for index, input_file in enumerate(inputs):
@@ -338,15 +367,18 @@ def process(
     resumed = len(inputs) - len(todo)
     if on_file_done is not None and resumed:
         on_file_done(resumed, len(inputs))
-    for done, work in enumerate(read_files(todo, options, reader), start=resumed + 1):
+    for done, work in enumerate(read_files(todo, options, reader, load_model), start=resumed + 1):
         run.add(work)
         log.info("read %s", inputs[work.index].name)
         if on_file_done is not None:
             on_file_done(done, len(inputs))
+    load_model()
     run.flush()
     if resumed:
         log.info("%d of %d files were already done in the run journal", resumed, len(inputs))
 
+    classifier = run.classifier
+    assert classifier is not None
     metadata: dict[str, Any] = {
         "digitscan_version": __version__,
         "model": {"path": str(classifier.model_path), **classifier.card.to_json()},
