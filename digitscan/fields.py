@@ -1,0 +1,129 @@
+"""Cut a registered form's fields and find each field's digits, per the field's kind.
+
+Every field is cut from the deskewed page with a small margin (so its printed frame is inside the cut and
+removed by segmentation's rule removal), segmented with :func:`digitscan.segment.segment_page`, and its
+digit candidates kept when their centre lies inside the field's box. Then, by kind:
+
+* ``digits``: every candidate, left to right, is one number;
+* ``comb`` and ``date`` with ``cells``: one digit per printed cell, its position the cell's index (an empty
+  cell leaves a gap, which fails the length rule);
+* ``amount``: separators (commas, points, the closing ``/-``) are dropped.
+
+Validity (length, pattern, a date that exists, an amount that parses) is checked once the digits are
+classified: :meth:`digitscan.template.FieldSpec.check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitscan.align import Alignment, align_page
+from digitscan.segment import Box, DigitCandidate, segment_page
+from digitscan.template import FieldSpec, Template
+
+SEPARATOR_HEIGHT = 0.55  # candidates shorter than this share of the field's median digit are commas, points
+
+
+@dataclass(frozen=True)
+class FieldCut:
+    """The digit candidates of one field: boxes on the original page, positions, and their ink."""
+
+    name: str
+    region: Box  # the field's box on the original page
+    boxes: tuple[Box, ...]
+    positions: tuple[int, ...]  # position of each digit in the field (the cell index in a comb)
+    inks: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class FormReading:
+    """One page read against a template: its registration and its fields in template order."""
+
+    alignment: Alignment
+    fields: tuple[FieldCut, ...]
+
+
+def _centre(box: Box) -> tuple[float, float]:
+    return box.x + box.w / 2, box.y + box.h / 2
+
+
+def _in_cells(spec: FieldSpec, left: float, width: float, found: list[tuple[Box, DigitCandidate]]) -> list[int]:
+    """One candidate per comb cell (the one with most ink); returns the cell index of each kept candidate."""
+    cells = spec.cells or 1
+    best: dict[int, tuple[float, int]] = {}
+    for i, (box, candidate) in enumerate(found):
+        cell = int(np.clip((_centre(box)[0] - left) // (width / cells), 0, cells - 1))
+        ink = float(candidate.ink.sum())
+        if cell not in best or ink > best[cell][0]:
+            best[cell] = (ink, i)
+    return [best[cell][1] for cell in sorted(best)]
+
+
+def _amount(found: list[tuple[Box, DigitCandidate]]) -> list[int]:
+    """Indices of the candidates that are digits of an amount: separators and the closing '/-' dropped."""
+    if not found:
+        return []
+    median = float(np.median([box.h for box, _ in found]))
+    keep = [i for i, (box, _) in enumerate(found) if box.h >= SEPARATOR_HEIGHT * median]
+    return keep
+
+
+def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> FieldCut:
+    """Segment one field of a registered page and select its digits by the field's kind."""
+    x, y, w, h = alignment.field_box(spec.name)
+    margin = max(4.0, 0.08 * h)
+    height, width = deskewed.shape
+    x0, y0 = max(0, round(x - margin)), max(0, round(y - margin))
+    x1, y1 = min(width, round(x + w + margin)), min(height, round(y + h + margin))
+    region = alignment.to_original(Box(round(x), round(y), max(1, round(w)), max(1, round(h))), deskewed.shape)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return FieldCut(spec.name, region, (), (), ())
+    # Segmentation takes components taller than half the image for rules: give the cut paper around it.
+    crop = deskewed[y0:y1, x0:x1]
+    pad = y1 - y0
+    paper = int(np.percentile(crop, 90))
+    padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    segmentation = segment_page(padded)
+    x0, y0 = x0 - pad, y0 - pad
+    found = []
+    for number in segmentation.numbers:
+        for candidate in number.digits:
+            box = Box(candidate.box.x + x0, candidate.box.y + y0, candidate.box.w, candidate.box.h)
+            cx, cy = _centre(box)
+            if x <= cx <= x + w and y <= cy <= y + h:
+                found.append((box, candidate))
+    found.sort(key=lambda item: item[0].x)
+    if spec.cells:
+        keep = _in_cells(spec, x, w, found)
+        positions = [int(np.clip((_centre(found[i][0])[0] - x) // (w / spec.cells), 0, spec.cells - 1)) for i in keep]
+    else:
+        keep = _amount(found) if spec.kind == "amount" else list(range(len(found)))
+        positions = list(range(len(keep)))
+    return FieldCut(
+        spec.name,
+        region,
+        tuple(alignment.to_original(found[i][0], deskewed.shape) for i in keep),
+        tuple(positions),
+        tuple(found[i][1].ink for i in keep),
+    )
+
+
+def read_form(gray: np.ndarray, template: Template) -> FormReading:
+    """Register a page to ``template`` and cut every field (raises TemplateMismatchError when it does not fit)."""
+    alignment, deskewed = align_page(gray, template)
+    return FormReading(alignment, tuple(cut_field(spec, deskewed, alignment) for spec in template.fields))
+
+
+def draw_fields(gray: np.ndarray, reading: FormReading) -> np.ndarray:
+    """A colour copy of the page with each field's region and digit boxes drawn (for checking a template)."""
+    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    for cut in reading.fields:
+        r = cut.region
+        cv2.rectangle(image, (r.x, r.y), (r.right, r.bottom), (0, 160, 0), 2)
+        cv2.putText(image, cut.name, (r.x, max(12, r.y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 120, 0), 2)
+        for b in cut.boxes:
+            cv2.rectangle(image, (b.x, b.y), (b.right, b.bottom), (0, 0, 255), 1)
+    return image
