@@ -190,8 +190,14 @@ def _coarse(
     return best
 
 
-def _measure(mask: np.ndarray, horizontal: bool, position: float, start: float, end: float, radius: float) -> float:
-    """Where the rule expected at ``position`` (spanning start..end) really is, or NaN when it is absent."""
+def _rules_near(
+    mask: np.ndarray, horizontal: bool, position: float, start: float, end: float, radius: float
+) -> list[tuple[float, float]]:
+    """Rules running start..end within ``radius`` of ``position``: (centre, coverage) of each, strongest first.
+
+    A row (column) belongs to a rule when at least half of the span (less 10% at each end) is rule pixels;
+    adjacent such rows are one rule, its centre the middle of its thickness.
+    """
     length = end - start
     a, b = round(start + 0.1 * length), round(end - 0.1 * length)
     lo, hi = round(position - radius), round(position + radius) + 1
@@ -199,20 +205,27 @@ def _measure(mask: np.ndarray, horizontal: bool, position: float, start: float, 
     across = mask.shape[1] if horizontal else mask.shape[0]
     a, b, lo, hi = max(0, a), min(across, b), max(0, lo), min(limit, hi)
     if b - a < 3 or hi - lo < 1:
-        return math.nan
+        return []
     band = mask[lo:hi, a:b] if horizontal else mask[a:b, lo:hi].T
     coverage = (band > 0).mean(axis=1)
-    peak = float(coverage.max())
-    if peak < 0.5:
-        return math.nan
-    # the contiguous run of rows (columns) around the strongest one: the rule's thickness
-    centre = int(np.argmax(coverage))
-    first = last = centre
-    while first > 0 and coverage[first - 1] >= 0.5 * peak:
-        first -= 1
-    while last < len(coverage) - 1 and coverage[last + 1] >= 0.5 * peak:
-        last += 1
-    return lo + (first + last) / 2
+    rules = []
+    row = 0
+    while row < len(coverage):
+        if coverage[row] < 0.5:
+            row += 1
+            continue
+        first = row
+        while row + 1 < len(coverage) and coverage[row + 1] >= 0.5:
+            row += 1
+        rules.append((lo + (first + row) / 2, float(coverage[first : row + 1].max())))
+        row += 1
+    return sorted(rules, key=lambda rule: -rule[1])
+
+
+def _measure(mask: np.ndarray, horizontal: bool, position: float, start: float, end: float, radius: float) -> float:
+    """Where the rule expected at ``position`` (spanning start..end) really is, or NaN when it is absent."""
+    rules = _rules_near(mask, horizontal, position, start, end, radius)
+    return rules[0][0] if rules else math.nan
 
 
 def _fit(found: list[tuple[Landmark, float]], scale: float, span: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -329,38 +342,46 @@ def align_page(gray: np.ndarray, template: Template) -> tuple[Alignment, np.ndar
         ),
         fields=(),
     )
-    boxes = tuple((spec.name, _snap(spec, alignment, horizontal, vertical)) for spec in template.fields)
+    reach = None if template.align.snap is None else template.align.snap * (sx + sy) / 2
+    boxes = tuple((spec.name, _snap(spec, alignment, horizontal, vertical, reach)) for spec in template.fields)
     return Alignment(**{**alignment.__dict__, "fields": boxes}), deskewed
 
 
 def _snap(
-    spec: FieldSpec, alignment: Alignment, horizontal: np.ndarray, vertical: np.ndarray
+    spec: FieldSpec, alignment: Alignment, horizontal: np.ndarray, vertical: np.ndarray, reach: float | None
 ) -> tuple[float, float, float, float]:
-    """The field's box on the deskewed page: the fitted box, moved onto its own printed frame when found."""
+    """The field's box on the deskewed page: the fitted box, moved onto its own printed frame when found.
+
+    Each pair of opposite edges is chosen among the rules found within ``reach`` of them (page pixels;
+    default a third of the field's smaller side) as the pair whose distance best matches the box's size,
+    so a comb's inner walls or a neighbouring frame are not taken for its edges.
+    """
     x, y, w, h = alignment.map_box(spec.box)
     if not spec.frame:
         return x, y, w, h
-    radius = max(4.0, 0.3 * min(w, h))
-    top = _measure(horizontal, True, y, x, x + w, radius)
-    bottom = _measure(horizontal, True, y + h, x, x + w, radius)
-    left = _measure(vertical, False, x, y, y + h, radius)
-    right = _measure(vertical, False, x + w, y, y + h, radius)
-    x0, x1 = _snap_pair(x, x + w, left, right)
-    y0, y1 = _snap_pair(y, y + h, top, bottom)
+    radius = reach if reach is not None else max(4.0, 0.33 * min(w, h))
+    x0, x1 = _snap_pair(vertical, False, x, w, y, y + h, radius)
+    y0, y1 = _snap_pair(horizontal, True, y, h, x0, x1, radius)
     return x0, y0, x1 - x0, y1 - y0
 
 
-def _snap_pair(first: float, second: float, found_first: float, found_second: float) -> tuple[float, float]:
-    """Both edges found: use them (if the size is plausible); one found: shift by it; none: keep."""
-    size = second - first
-    if (
-        not math.isnan(found_first)
-        and not math.isnan(found_second)
-        and 0.8 < (found_second - found_first) / size < 1.25
-    ):
-        return found_first, found_second
-    if not math.isnan(found_first):
-        return found_first, found_first + size
-    if not math.isnan(found_second):
-        return found_second - size, found_second
-    return first, second
+def _snap_pair(
+    mask: np.ndarray, horizontal: bool, first: float, size: float, start: float, end: float, radius: float
+) -> tuple[float, float]:
+    """The two opposite edges (top/bottom or left/right) of a frame expected at first and first + size."""
+    near_first = _rules_near(mask, horizontal, first, start, end, radius)
+    near_second = _rules_near(mask, horizontal, first + size, start, end, radius)
+    pairs = [
+        (abs((b - a) - size) + 0.25 * (abs(a - first) + abs(b - first - size)), a, b)
+        for a, _ in near_first
+        for b, _ in near_second
+        if 0.75 < (b - a) / size < 1.33
+    ]
+    if pairs:
+        _, a, b = min(pairs)
+        return a, b
+    if near_first:
+        return near_first[0][0], near_first[0][0] + size
+    if near_second:
+        return near_second[0][0] - size, near_second[0][0]
+    return first, first + size

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from digitscan.align import Alignment, align_page
-from digitscan.segment import Box, DigitCandidate, segment_page
+from digitscan.align import Alignment, align_page, rule_masks
+from digitscan.segment import Box, DigitCandidate, binarise, segment_page
 from digitscan.template import FieldSpec, Template
 
 SEPARATOR_HEIGHT = 0.55  # candidates shorter than this share of the field's median digit are commas, points
@@ -62,22 +62,66 @@ def _in_cells(spec: FieldSpec, left: float, width: float, found: list[tuple[Box,
     return [best[cell][1] for cell in sorted(best)]
 
 
-def _amount(found: list[tuple[Box, DigitCandidate]]) -> list[int]:
-    """Indices of the candidates that are digits of an amount: separators and the closing '/-' dropped."""
-    if not found:
+def _dash_after(
+    binary: np.ndarray, origin: tuple[int, int], found: list[tuple[Box, DigitCandidate]], box_w: float, box_h: float
+) -> bool:
+    """Whether a dash (the '-' of a closing '/-') lies right of the last candidate, at mid height.
+
+    ``binary`` is the field's cut, whose top-left corner is ``origin`` on the page.
+    """
+    horizontal, vertical = rule_masks(binary, round(0.5 * box_w), round(0.5 * box_h))
+    ink = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))
+    heights = [box.h for box, _ in found]
+    median = float(np.median(heights))
+    top = float(np.median([box.y for box, _ in found])) - origin[1]
+    last_cx = _centre(found[-1][0])[0] - origin[0]
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    for x, y, w, h, area in stats[1:count]:
+        if area < 10 or h > 0.4 * median or w < 0.35 * median or w < 1.8 * h:
+            continue
+        cy = y + h / 2
+        if x + w / 2 > last_cx and top < cy < top + median:
+            return True
+    return False
+
+
+def _amount(
+    spec: FieldSpec,
+    box: tuple[float, float, float, float],
+    found: list[tuple[Box, DigitCandidate]],
+    binary: np.ndarray,
+    origin: tuple[int, int],
+) -> list[int]:
+    """Indices of the candidates that are digits of an amount.
+
+    Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
+    zone at the box's left), separators (commas, points: much shorter than the digits), and the '/' of a
+    closing '/-' (the last candidate, when a dash follows it).
+    """
+    x, _, w, h = box
+    keep = list(range(len(found)))
+    if keep and spec.currency and _centre(found[0][0])[0] < x + spec.currency * w:
+        keep = keep[1:]
+    if not keep:
         return []
-    median = float(np.median([box.h for box, _ in found]))
-    keep = [i for i, (box, _) in enumerate(found) if box.h >= SEPARATOR_HEIGHT * median]
+    median = float(np.median([found[i][0].h for i in keep]))
+    keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median]
+    if len(keep) > 1 and _dash_after(binary, origin, [found[i] for i in keep], w, h):
+        keep = keep[:-1]
     return keep
 
 
 def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> FieldCut:
     """Segment one field of a registered page and select its digits by the field's kind."""
     x, y, w, h = alignment.field_box(spec.name)
-    margin = max(4.0, 0.08 * h)
+    if spec.margin is None:
+        left = top = right = bottom = max(4.0, 0.08 * h)
+    else:
+        left, right = spec.margin[0] * alignment.scale_x, spec.margin[2] * alignment.scale_x
+        top, bottom = spec.margin[1] * alignment.scale_y, spec.margin[3] * alignment.scale_y
     height, width = deskewed.shape
-    x0, y0 = max(0, round(x - margin)), max(0, round(y - margin))
-    x1, y1 = min(width, round(x + w + margin)), min(height, round(y + h + margin))
+    x0, y0 = max(0, round(x - left)), max(0, round(y - top))
+    x1, y1 = min(width, round(x + w + right)), min(height, round(y + h + bottom))
     region = alignment.to_original(Box(round(x), round(y), max(1, round(w)), max(1, round(h))), deskewed.shape)
     if x1 - x0 < 8 or y1 - y0 < 8:
         return FieldCut(spec.name, region, (), (), ())
@@ -87,20 +131,22 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     paper = int(np.percentile(crop, 90))
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
     segmentation = segment_page(padded)
-    x0, y0 = x0 - pad, y0 - pad
     found = []
     for number in segmentation.numbers:
         for candidate in number.digits:
-            box = Box(candidate.box.x + x0, candidate.box.y + y0, candidate.box.w, candidate.box.h)
+            box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
             cx, cy = _centre(box)
-            if x <= cx <= x + w and y <= cy <= y + h:
+            if x0 <= cx <= x1 and y0 <= cy <= y1:
                 found.append((box, candidate))
     found.sort(key=lambda item: item[0].x)
     if spec.cells:
         keep = _in_cells(spec, x, w, found)
         positions = [int(np.clip((_centre(found[i][0])[0] - x) // (w / spec.cells), 0, spec.cells - 1)) for i in keep]
     else:
-        keep = _amount(found) if spec.kind == "amount" else list(range(len(found)))
+        if spec.kind == "amount":
+            keep = _amount(spec, (x, y, w, h), found, binarise(crop).binary, (x0, y0))
+        else:
+            keep = list(range(len(found)))
         positions = list(range(len(keep)))
     return FieldCut(
         spec.name,

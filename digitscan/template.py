@@ -47,6 +47,8 @@ class FieldSpec:
     pattern: str | None  # a regular expression the whole digit string must match
     date_format: str | None  # date: one of DATE_FORMATS
     required: bool  # an empty field is invalid (needs review) when True
+    margin: tuple[float, float, float, float] | None = None  # cut this far beyond the box: left, top, right, bottom
+    currency: float = 0.0  # amount: share of the box's width, at its left, holding a printed currency sign
 
     def check(self, text: str) -> bool:
         """Whether the digits read in this field pass its rules (length, pattern, date exists, amount parses)."""
@@ -92,6 +94,7 @@ class AlignSpec:
     scale: tuple[float, float] = (0.9, 1.1)  # allowed scale around page width / template width
     search: float = 0.08  # allowed translation, as a share of the page's size
     aspect_tolerance: float = 0.15  # allowed relative difference of the page's width/height ratio
+    snap: float | None = None  # how far (template pixels) a field's frame may lie from its fitted place
     lines: tuple[tuple[float, float, float, float], ...] = ()  # extra printed rules: x0, y0, x1, y1
 
 
@@ -147,7 +150,7 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
     if not isinstance(name, str) or not _NAME.match(name):
         raise _fail(source, where, f"name must be a word (letters, digits, _ . -), not {name!r}")
     where = f"field {name!r}"
-    allowed = {"name", "kind", "box", "frame", "cells", "length", "pattern", "format", "required"}
+    allowed = {"name", "kind", "box", "frame", "cells", "length", "pattern", "format", "required", "margin", "currency"}
     _allowed_keys(data, allowed, source, where)
     kind = data.get("kind", "digits")
     if kind not in KINDS:
@@ -199,7 +202,21 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
     for key, value in (("frame", frame), ("required", required)):
         if not isinstance(value, bool):
             raise _fail(source, where, f"{key} must be true or false, not {value!r}")
-    return FieldSpec(name, kind, (x, y, w, h), frame, cells, bounds, pattern, date_format, required)
+    margin = data.get("margin")
+    margins: tuple[float, float, float, float] | None = None
+    if isinstance(margin, int | float) and not isinstance(margin, bool) and margin >= 0:
+        margins = (float(margin), float(margin), float(margin), float(margin))
+    elif margin is not None:
+        margins = _quad(margin, source, f"{where} margin")
+        if min(margins) < 0:
+            raise _fail(source, where, f"margin must not be negative, not {margin!r}")
+    currency = data.get("currency", 0.0)
+    if kind != "amount" and "currency" in data:
+        raise _fail(source, where, "currency is only for kind: amount")
+    currency = _number(currency, source, f"{where} currency")
+    if not 0 <= currency < 0.5:
+        raise _fail(source, where, f"currency is a share of the box's width below 0.5, not {currency!r}")
+    return FieldSpec(name, kind, (x, y, w, h), frame, cells, bounds, pattern, date_format, required, margins, currency)
 
 
 def _align(data: Any, source: str) -> AlignSpec:
@@ -207,7 +224,7 @@ def _align(data: Any, source: str) -> AlignSpec:
         return AlignSpec()
     if not isinstance(data, dict):
         raise _fail(source, "align", "must be a mapping")
-    allowed = {"max_residual", "min_matched", "scale", "search", "aspect_tolerance", "lines"}
+    allowed = {"max_residual", "min_matched", "scale", "search", "aspect_tolerance", "lines", "snap"}
     _allowed_keys(data, allowed, source, "align")
     default = AlignSpec()
     max_residual = _number(data.get("max_residual", default.max_residual), source, "align.max_residual", True)
@@ -229,7 +246,8 @@ def _align(data: Any, source: str) -> AlignSpec:
     for i, (x0, y0, x1, y1) in enumerate(lines):
         if x0 != x1 and y0 != y1:
             raise _fail(source, f"align.lines[{i}]", "a landmark line must be horizontal or vertical")
-    return AlignSpec(max_residual, min_matched, (low, high), search, aspect, lines)
+    snap = None if data.get("snap") is None else _number(data["snap"], source, "align.snap", True)
+    return AlignSpec(max_residual, min_matched, (low, high), search, aspect, snap, lines)
 
 
 def parse_template(data: Any, source: str = "<template>") -> Template:
