@@ -41,7 +41,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def _fields(run: RunResult) -> dict[tuple[str, str], NumberResult]:
     """(file name, field) -> the field's result, first page of each file."""
     return {
-        (Path(f.file).name, n.field): n for f in run.files for p in f.pages[:1] for n in p.numbers if n.field is not None
+        (Path(f.file).name, n.field): n
+        for f in run.files
+        for p in f.pages[:1]
+        for n in p.numbers
+        if n.field is not None
     }
 
 
@@ -142,21 +146,29 @@ def main() -> None:
     if args.only in (None, "hsf"):
         if (args.real / "form_nist_hsf").is_dir():
             right, total, exact, fields, failures = nist_hsf(args.real / "form_nist_hsf", classifier)
-            print(f"NIST HSF with template: digits {right}/{total} = {right / total:.1%}; "
-                  f"fields exact {exact}/{fields} = {exact / fields:.1%}; page failures {len(failures)}")
+            print(
+                f"NIST HSF with template: digits {right}/{total} = {right / total:.1%}; "
+                f"fields exact {exact}/{fields} = {exact / fields:.1%}; page failures {len(failures)}"
+            )
         else:
             print(f"NIST HSF: skipped, {args.real / 'form_nist_hsf'} not found (evaluation data outside the repo)")
     if args.only in (None, "cheques"):
         if (args.real / "cheques_idrbt").is_dir():
-            for field, (total, right, wrong, flagged) in sorted(idrbt_cheques(args.real / "cheques_idrbt", classifier).items()):
-                print(f"IDRBT cheques with template, {field}: {right}/{total} = {right / total:.1%} exact; "
-                      f"{flagged}/{wrong} wrong ones flagged needs_review")
+            for field, (total, right, wrong, flagged) in sorted(
+                idrbt_cheques(args.real / "cheques_idrbt", classifier).items()
+            ):
+                print(
+                    f"IDRBT cheques with template, {field}: {right}/{total} = {right / total:.1%} exact; "
+                    f"{flagged}/{wrong} wrong ones flagged needs_review"
+                )
         else:
             print(f"IDRBT cheques: skipped, {args.real / 'cheques_idrbt'} not found")
     if args.only in (None, "synthetic"):
         for layout, (total, exact, plain) in synthetic(args.mnist, args.pages, args.seed, classifier).items():
-            print(f"synthetic {layout} ({total} fields): exact with template {exact / total:.1%}, "
-                  f"without {plain / total:.1%} ({100 * (exact - plain) / total:+.1f} points)")
+            print(
+                f"synthetic {layout} ({total} fields): exact with template {exact / total:.1%}, "
+                f"without {plain / total:.1%} ({100 * (exact - plain) / total:+.1f} points)"
+            )
 
 
 if __name__ == "__main__":

@@ -125,10 +125,17 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     region = alignment.to_original(Box(round(x), round(y), max(1, round(w)), max(1, round(h))), deskewed.shape)
     if x1 - x0 < 8 or y1 - y0 < 8:
         return FieldCut(spec.name, region, (), (), ())
-    # Segmentation takes components taller than half the image for rules: give the cut paper around it.
-    crop = deskewed[y0:y1, x0:x1]
-    pad = y1 - y0
+    crop = deskewed[y0:y1, x0:x1].copy()
     paper = int(np.percentile(crop, 90))
+    binary = binarise(crop).binary
+    if not spec.frame:
+        # Digits sitting on an underline make one component with it, which hides the text height from
+        # segmentation: the field's long horizontal rules are painted over with paper first. (In a frame
+        # the sides would be left as loose bars; segmentation removes whole frames itself.)
+        rules, _ = rule_masks(binary, round(0.5 * w), crop.shape[0] + 1)
+        crop[rules > 0] = paper
+    # Segmentation takes components taller than half the image for rules: give the cut paper around it.
+    pad = y1 - y0
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
     segmentation = segment_page(padded)
     found = []
@@ -144,7 +151,7 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         positions = [int(np.clip((_centre(found[i][0])[0] - x) // (w / spec.cells), 0, spec.cells - 1)) for i in keep]
     else:
         if spec.kind == "amount":
-            keep = _amount(spec, (x, y, w, h), found, binarise(crop).binary, (x0, y0))
+            keep = _amount(spec, (x, y, w, h), found, binary, (x0, y0))
         else:
             keep = list(range(len(found)))
         positions = list(range(len(keep)))
