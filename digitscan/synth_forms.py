@@ -26,33 +26,43 @@ LAYOUTS = ("synth-cheque", "synth-form")
 
 @dataclass(frozen=True)
 class PageTransform:
-    """Scale about the page centre, then shift (pixels), applied after rendering."""
+    """Rotate (degrees, counter-clockwise) and scale about the page centre, then shift (pixels)."""
 
     scale: float = 1.0
     dx: float = 0.0
     dy: float = 0.0
+    rotate_deg: float = 0.0
 
     def matrix(self, width: int, height: int) -> np.ndarray:
         """The 2x3 affine matrix of this transform for a page of this size."""
-        s = self.scale
-        return np.array([[s, 0, (1 - s) * width / 2 + self.dx], [0, s, (1 - s) * height / 2 + self.dy]], np.float64)
+        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), self.rotate_deg, self.scale)
+        matrix[:, 2] += np.array([self.dx, self.dy])
+        return matrix
 
 
-def render_synth_form(rng: np.random.Generator, digits: MnistData) -> tuple[SyntheticPage, list[str]]:
-    """The fixed synthetic form: its page and the field name of each truth number, in order."""
+def render_synth_form(
+    rng: np.random.Generator, digits: MnistData, values: dict[str, str] | None = None, blank: bool = False
+) -> tuple[SyntheticPage, list[str]]:
+    """The fixed synthetic form: its page and the field name of each truth number, in order.
+
+    ``values`` writes given digits into named fields instead of random ones; ``blank`` writes nothing.
+    """
     canvas = _Canvas(rng, 2000, 2600, digits)
     canvas.frame(40, 40, 1920, 2520, thickness=4)
     names = []
+    chosen = values or {}
 
     def comb(name: str, x: int, y: int, cells: int, text: str) -> None:
         lefts = canvas.comb(x, y, 90, 125, cells)
-        canvas.write_in_cells(text, lefts, 90, y, 125)
-        names.append(name)
+        if not blank:
+            canvas.write_in_cells(chosen.get(name, text), lefts, 90, y, 125)
+            names.append(name)
 
     def framed(name: str, x: int, y: int, w: int, text: str) -> None:
         canvas.frame(x, y, w, 160)
-        canvas.write_number(text, x + 40 + int(rng.integers(0, 40)), y + 125, int(rng.uniform(75, 95)))
-        names.append(name)
+        if not blank:
+            canvas.write_number(chosen.get(name, text), x + 40 + int(rng.integers(0, 40)), y + 125, 85)
+            names.append(name)
 
     comb("account", 120, 180, 10, _random_digits(rng, 10, 10))
     comb("zip", 1300, 180, 5, _random_digits(rng, 5, 5))
@@ -60,8 +70,9 @@ def render_synth_form(rng: np.random.Generator, digits: MnistData) -> tuple[Synt
     comb("date", 120, 480, 8, f"{day:02d}{month:02d}{year:04d}")
     framed("amount", 1100, 460, 760, _random_digits(rng, 2, 6))
     canvas.rule(120, 900, 1000, 900)
-    canvas.write_number(_random_digits(rng, 7, 9), 150 + int(rng.integers(0, 60)), 898, int(rng.uniform(75, 95)))
-    names.append("phone")
+    if not blank:
+        canvas.write_number(chosen.get("phone", _random_digits(rng, 7, 9)), 150 + int(rng.integers(0, 60)), 898, 85)
+        names.append("phone")
     framed("quantity", 1100, 760, 400, _random_digits(rng, 1, 3))
     framed("customer", 120, 1100, 900, _random_digits(rng, 6, 8))
     comb("code", 1300, 1100, 4, _random_digits(rng, 4, 4))
@@ -90,8 +101,11 @@ def transform_page(page: SyntheticPage, transform: PageTransform) -> SyntheticPa
     for number in page.numbers:
         digits = []
         for d in number.digits:
-            x0, y0 = matrix @ [d.box.x, d.box.y, 1]
-            x1, y1 = matrix @ [d.box.right, d.box.bottom, 1]
+            b = d.box
+            corners = (
+                np.array([[b.x, b.y, 1], [b.right, b.y, 1], [b.x, b.bottom, 1], [b.right, b.bottom, 1]]) @ matrix.T
+            )
+            (x0, y0), (x1, y1) = corners.min(axis=0), corners.max(axis=0)
             digits.append(type(d)(d.digit, Box(int(x0), int(y0), max(1, round(x1 - x0)), max(1, round(y1 - y0)))))
         moved.numbers.append(type(number)(number.text, tuple(digits)))
     return moved
