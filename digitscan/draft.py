@@ -31,7 +31,21 @@ def _cells(lines: np.ndarray) -> list[tuple[int, int, int, int]]:
         if min(float((side > 0).mean()) for side in sides) < 0.9:  # not closed by rules on all four sides
             continue
         found.append((int(x), int(y), int(w), int(h)))
-    return found
+    return _rejoin(found, max(3, round(0.003 * max(height, width))))
+
+
+def _rejoin(cells: list[tuple[int, int, int, int]], wall: int) -> list[tuple[int, int, int, int]]:
+    """Join a box that a handwritten stroke (taken for a rule) split into an upper and a lower part."""
+    cells = sorted(cells, key=lambda c: (c[0], c[1]))
+    joined: list[tuple[int, int, int, int]] = []
+    for x, y, w, h in cells:
+        if joined:
+            px, py, pw, ph = joined[-1]
+            if abs(px - x) <= wall and abs(pw - w) <= 2 * wall and 0 <= y - (py + ph) <= 3 * wall:
+                joined[-1] = (px, py, pw, y + h - py)
+                continue
+        joined.append((x, y, w, h))
+    return joined
 
 
 def _combs(cells: list[tuple[int, int, int, int]], wall: int) -> list[list[tuple[int, int, int, int]]]:

@@ -407,7 +407,12 @@ def process(
     metadata: dict[str, Any] = {
         "digitscan_version": __version__,
         "model": {"path": str(classifier.model_path), **classifier.card.to_json()},
-        "options": {**asdict(options), "model": str(classifier.model_path), "review_threshold": threshold},
+        "options": {
+            **asdict(options),
+            "model": str(classifier.model_path),
+            "review_threshold": threshold,
+            "template": None if options.template is None else str(options.template),
+        },
         **({"template": {"name": template.name, "sha256": template.sha256}} if template is not None else {}),
         "device": classifier.device,
         "files_from_journal": resumed,

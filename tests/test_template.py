@@ -160,7 +160,7 @@ def test_a_page_of_another_form_or_a_blank_page_fails_registration(mnist: MnistD
     with pytest.raises(TemplateMismatchError, match="expects 2200x1000"):
         align_page(gray, load_template(TEMPLATES / "synth-cheque.yaml"))
     blank = np.full((2600, 2000), 235, np.uint8)
-    with pytest.raises(TemplateMismatchError, match="does not (look like|match) template 'synth-form'"):
+    with pytest.raises(TemplateMismatchError, match=r"does not (look like|match) template 'synth-form'"):
         align_page(blank, load_template(TEMPLATES / "synth-form.yaml"))
     # the right shape, but the cheque's frames are not where synth-form's are
     cheque, _ = render_layout("synth-cheque", rng, mnist)
