@@ -111,6 +111,37 @@ def _amount(
     return keep
 
 
+def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:
+    """The field's own printed rules in its cut (dilated a little), to be painted over with paper.
+
+    Digits touching an underline or a frame make one component with it, which hides them (and the text
+    height) from segmentation, and a comb wall beside a '1' is easily taken for it. Since the field's
+    geometry is known, its rules are removed before segmenting: an underline; a comb's rules (its vertical
+    ones only near its edges and walls: a '1' may be as tall as a cell); the wall of a currency sign's cell.
+    A box's own frame is left to segmentation, which removes it whole.
+    """
+    horizontal, vertical = rule_masks(binary, round(0.5 * w), round(0.6 * h))
+    if spec.frame and spec.cells:
+        cell = w / spec.cells
+        band = max(3, round(0.12 * cell))
+        near = np.zeros_like(vertical)
+        for i in range(spec.cells + 1):
+            centre = round(left + i * cell)
+            near[:, max(0, centre - band) : max(0, centre + band + 1)] = 255
+        vertical = cv2.bitwise_and(vertical, near)
+    elif spec.currency:  # the wall closing a currency sign's cell, near the zone's end
+        vertical = rule_masks(binary, binary.shape[1] + 1, round(0.8 * h))[1]
+        vertical[:, : max(0, round(left + 0.5 * spec.currency * w))] = 0
+        vertical[:, round(left + 1.6 * spec.currency * w) :] = 0
+        horizontal = np.zeros_like(horizontal)
+    else:
+        vertical = np.zeros_like(vertical)
+        if spec.frame:
+            horizontal = np.zeros_like(horizontal)
+    rules = cv2.bitwise_or(horizontal, vertical)
+    return cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+
+
 def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> FieldCut:
     """Segment one field of a registered page and select its digits by the field's kind."""
     x, y, w, h = alignment.field_box(spec.name)
@@ -128,12 +159,7 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     crop = deskewed[y0:y1, x0:x1].copy()
     paper = int(np.percentile(crop, 90))
     binary = binarise(crop).binary
-    if not spec.frame:
-        # Digits sitting on an underline make one component with it, which hides the text height from
-        # segmentation: the field's long horizontal rules are painted over with paper first. (In a frame
-        # the sides would be left as loose bars; segmentation removes whole frames itself.)
-        rules, _ = rule_masks(binary, round(0.5 * w), crop.shape[0] + 1)
-        crop[rules > 0] = paper
+    crop[_printed_rules(binary, spec, x - x0, w, h) > 0] = paper
     # Segmentation takes components taller than half the image for rules: give the cut paper around it.
     pad = y1 - y0
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
@@ -143,7 +169,8 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         for candidate in number.digits:
             box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
             cx, cy = _centre(box)
-            if x0 <= cx <= x1 and y0 <= cy <= y1:
+            is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
+            if x0 <= cx <= x1 and y0 <= cy <= y1 and not is_frame:
                 found.append((box, candidate))
     found.sort(key=lambda item: item[0].x)
     if spec.cells:
