@@ -95,8 +95,9 @@ def _amount(
     """Indices of the candidates that are digits of an amount.
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
-    zone at the box's left), separators (commas, points: much shorter than the digits), and the '/' of a
-    closing '/-' (the last candidate, when a dash follows it).
+    zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
+    the '/' of a closing '/-' (the last candidate, when it towers over the digits, leans like a slash
+    while taller than them, or has a dash after it).
     """
     x, _, w, h = box
     keep = list(range(len(found)))
@@ -105,10 +106,26 @@ def _amount(
     if not keep:
         return []
     median = float(np.median([found[i][0].h for i in keep]))
-    keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median]
-    if len(keep) > 1 and _dash_after(binary, origin, [found[i] for i in keep], w, h):
-        keep = keep[:-1]
+    top = float(np.median([found[i][0].y for i in keep]))
+    # separators are short, or hang from the middle of the line down (a comma's top is below the digits')
+    keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median]
+    if len(keep) > 1:
+        last = found[keep[-1]]
+        median = float(np.median([found[i][0].h for i in keep[:-1]]))
+        tall = last[0].h >= 1.4 * median  # a closing '/' (or '/-' in one stroke) towers over the digits
+        if (
+            tall
+            or _leans_like_a_slash(last[1].ink, last[0].h / median)
+            or _dash_after(binary, origin, [found[i] for i in keep], w, h)
+        ):
+            keep = keep[:-1]
     return keep
+
+
+def _leans_like_a_slash(ink: np.ndarray, height_ratio: float) -> bool:
+    """A stroke taller than the digits that leans right like '/' (shear of its ink below -0.3)."""
+    moments = cv2.moments(ink.astype(np.float32))
+    return bool(moments["mu02"] and moments["mu11"] / moments["mu02"] <= -0.3 and height_ratio >= 1.15)
 
 
 def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:
@@ -170,7 +187,10 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
             box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
             cx, cy = _centre(box)
             is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
-            if x0 <= cx <= x1 and y0 <= cy <= y1 and not is_frame:
+            # Digits may overflow the box (the cut's margin), but their centre stays clear of its sides,
+            # unlike what is left of a frame's side or a neighbour's bar code.
+            inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            if inside and not is_frame:
                 found.append((box, candidate))
     found.sort(key=lambda item: item[0].x)
     if spec.cells:

@@ -49,6 +49,7 @@ class FieldSpec:
     required: bool  # an empty field is invalid (needs review) when True
     margin: tuple[float, float, float, float] | None = None  # cut this far beyond the box: left, top, right, bottom
     currency: float = 0.0  # amount: share of the box's width, at its left, holding a printed currency sign
+    years: tuple[int, int] = (1900, 2099)  # date: the plausible years, inclusive
 
     def check(self, text: str) -> bool:
         """Whether the digits read in this field pass its rules (length, pattern, date exists, amount parses)."""
@@ -63,7 +64,8 @@ class FieldSpec:
         if self.kind == "amount":
             return not text.startswith("0")  # a leading zero (or a zero amount) is a misread
         if self.kind == "date" and self.date_format is not None:
-            return parse_date(text, self.date_format) is not None
+            day = parse_date(text, self.date_format)
+            return day is not None and self.years[0] <= day.year <= self.years[1]
         return True
 
 
@@ -150,7 +152,8 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
     if not isinstance(name, str) or not _NAME.match(name):
         raise _fail(source, where, f"name must be a word (letters, digits, _ . -), not {name!r}")
     where = f"field {name!r}"
-    allowed = {"name", "kind", "box", "frame", "cells", "length", "pattern", "format", "required", "margin", "currency"}
+    allowed = {"name", "kind", "box", "frame", "cells", "length", "pattern", "format", "required", "margin"}
+    allowed |= {"currency", "years"}
     _allowed_keys(data, allowed, source, where)
     kind = data.get("kind", "digits")
     if kind not in KINDS:
@@ -216,7 +219,30 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
     currency = _number(currency, source, f"{where} currency")
     if not 0 <= currency < 0.5:
         raise _fail(source, where, f"currency is a share of the box's width below 0.5, not {currency!r}")
-    return FieldSpec(name, kind, (x, y, w, h), frame, cells, bounds, pattern, date_format, required, margins, currency)
+    years = data.get("years", [1900, 2099])
+    if kind != "date" and "years" in data:
+        raise _fail(source, where, "years is only for kind: date")
+    if not (
+        isinstance(years, list)
+        and len(years) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in years)
+        and 1 <= years[0] <= years[1] <= 9999
+    ):
+        raise _fail(source, where, f"years must be [first, last], whole years, not {years!r}")
+    return FieldSpec(
+        name,
+        kind,
+        (x, y, w, h),
+        frame,
+        cells,
+        bounds,
+        pattern,
+        date_format,
+        required,
+        margins,
+        currency,
+        (years[0], years[1]),
+    )
 
 
 def _align(data: Any, source: str) -> AlignSpec:

@@ -55,6 +55,7 @@ def _field(**entries: Any) -> dict[str, Any]:
         (_field(length=[5, 2]), "length must be a positive whole number or [min, max]"),
         (_field(pattern="[0-9"), "is not a valid regular expression"),
         (_field(currency=0.1), "currency is only for kind: amount"),
+        (_field(kind="date", years=[2030, 2000]), "years must be [first, last]"),
         (_field(frame="yes"), "frame must be true or false"),
         (_document(fields=[{"name": "a", "box": [1, 1, 10, 10]}]), "nothing to align on"),
         (_document(fields=[_field()["fields"][0], _field()["fields"][0]]), "names must be unique: f repeated"),
@@ -103,7 +104,7 @@ def test_field_rules() -> None:
     template = parse_template(
         _document(
             fields=[
-                {"name": "date", "kind": "date", "box": [10, 10, 400, 50]},
+                {"name": "date", "kind": "date", "box": [10, 10, 400, 50], "years": [2000, 2030]},
                 {"name": "zip", "kind": "comb", "box": [10, 100, 300, 50], "cells": 5, "pattern": "[0-9]{5}"},
                 {"name": "amount", "kind": "amount", "box": [10, 200, 300, 50], "frame": True},
                 {"name": "note", "box": [10, 300, 300, 50], "frame": True, "length": [2, 4], "required": False},
@@ -113,6 +114,7 @@ def test_field_rules() -> None:
     date, zip_code, amount, note = template.fields
     assert date.check("29022016") and not date.check("31022016") and not date.check("29022015")
     assert not date.check("1502201") and not date.check("")  # too short, or empty and required
+    assert not date.check("08011201")  # it exists, but not in the form's years
     assert parse_date("150316", "DDMMYY") is not None and parse_date("20161302", "YYYYMMDD") is None
     assert zip_code.check("02139") and not zip_code.check("2139")
     assert amount.check("8800000") and not amount.check("0880") and not amount.check("0")
