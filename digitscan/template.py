@@ -305,10 +305,26 @@ def parse_template(data: Any, source: str = "<template>") -> Template:
     return Template(name, width, height, fields, align, hashlib.sha256(canonical.encode()).hexdigest())
 
 
+def shipped_templates() -> dict[str, Path]:
+    """The templates shipped with digitscan by name: inside the installed package, or ``templates/`` of a
+    source checkout."""
+    package_dir = Path(__file__).resolve().parent
+    for folder in (package_dir / "templates", package_dir.parent / "templates"):
+        if folder.is_dir():
+            return {path.stem: path for path in sorted(folder.glob("*.yaml"))}
+    return {}
+
+
 def load_template(path: Path) -> Template:
-    """Read and validate a template file (``.yaml``, ``.yml`` or ``.json``)."""
+    """Read and validate a template file (``.yaml``, ``.yml`` or ``.json``), or a shipped one by name."""
+    shipped = shipped_templates()
+    if not path.exists() and str(path) in shipped:
+        path = shipped[str(path)]
     if path.suffix.lower() not in (".yaml", ".yml", ".json"):
         raise TemplateError(f"template {path}: the file name must end in .yaml, .yml or .json")
+    if not path.exists():
+        names = ", ".join(shipped) or "none"
+        raise TemplateError(f"template {path} does not exist (shipped templates, usable by name: {names})")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

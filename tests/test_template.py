@@ -77,8 +77,12 @@ def test_template_files_errors_are_usage_errors(tmp_path: Path) -> None:
         load_template(bad_yaml)
     with pytest.raises(TemplateError, match=r"must end in \.yaml, \.yml or \.json"):
         load_template(tmp_path / "form.txt")
-    with pytest.raises(TemplateError, match="cannot be read"):
+    with pytest.raises(TemplateError, match=r"does not exist \(shipped templates, usable by name: .*nist-hsf"):
         load_template(tmp_path / "missing.json")
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(TemplateError, match="cannot be read"):
+        load_template(tmp_path / "folder.yaml")
+    assert load_template(Path("cts2010-cheque")).name == "cts2010-cheque"  # a shipped template by name
     assert TemplateError("x").exit_code == 2
 
 
