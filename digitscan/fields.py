@@ -36,6 +36,7 @@ class FieldCut:
     boxes: tuple[Box, ...]
     positions: tuple[int, ...]  # position of each digit in the field (the cell index in a comb)
     inks: tuple[np.ndarray, ...]
+    doubtful: bool = False  # ink in the field that was not read (touching digits, a stroke): needs review
 
 
 @dataclass(frozen=True)
@@ -202,13 +203,56 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         else:
             keep = list(range(len(found)))
         positions = list(range(len(keep)))
+    origin = (x0, y0)
+    doubtful = _doubtful(spec, (x, y, w, h), found, keep, binarise(crop).binary, origin)
     return FieldCut(
         spec.name,
         region,
         tuple(alignment.to_original(found[i][0], deskewed.shape) for i in keep),
         tuple(positions),
         tuple(found[i][1].ink for i in keep),
+        doubtful,
     )
+
+
+def _doubtful(
+    spec: FieldSpec,
+    box: tuple[float, float, float, float],
+    found: list[tuple[Box, DigitCandidate]],
+    keep: list[int],
+    binary: np.ndarray,
+    origin: tuple[int, int],
+) -> bool:
+    """Whether the field holds ink its digits do not explain, so that a confident reading may still be wrong.
+
+    Two signs: a kept digit much wider than the others (digits touching, read as one), and a blob of
+    digit height that segmentation dropped (touching digits too wide to pass for one digit, a scribble).
+    ``binary`` is the field's cut after its own rules were painted over; ``origin`` its place on the page.
+    """
+    if not keep:
+        return False
+    x, y, w, h = box
+    widths = [found[i][0].w for i in keep]
+    median_h = float(np.median([found[i][0].h for i in keep]))
+    if len(keep) > 1 and max(widths) >= 1.6 * float(np.median(widths)) and max(widths) >= 0.9 * median_h:
+        return True
+    horizontal, vertical = rule_masks(binary, round(0.4 * w), round(0.6 * h))
+    ink = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))
+    taken = np.zeros_like(ink)
+    for candidate, _ in found:  # everything segmentation offered, kept or dropped as a separator
+        cx0, cy0 = candidate.x - origin[0], candidate.y - origin[1]
+        taken[max(0, cy0) : max(0, cy0 + candidate.h), max(0, cx0) : max(0, cx0 + candidate.w)] = 255
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    left, right = x - origin[0] + 0.1 * h + spec.currency * w, x - origin[0] + w - 0.1 * h
+    top, bottom = y - origin[1], y - origin[1] + h
+    for label in range(1, count):
+        bx, by, bw, bh, _ = stats[label]
+        cx, cy = centroids[label]
+        if bh < 0.6 * median_h or bw >= 2.5 * bh or not (left <= cx <= right and top <= cy <= bottom):
+            continue  # small, a dash, or outside the field
+        if not taken[by : by + bh, bx : bx + bw].any():
+            return True
+    return False
 
 
 def read_form(gray: np.ndarray, template: Template) -> FormReading:

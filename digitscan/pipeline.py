@@ -89,6 +89,7 @@ class FieldWork:
     name: str
     region: Box
     positions: tuple[int, ...]
+    doubtful: bool = False  # the field holds ink its digits do not explain: every digit needs review
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
         a.skew_deg,
         tuple(cut.boxes for cut in reading.fields),
         normalize_many(inks),
-        tuple(FieldWork(cut.name, cut.region, cut.positions) for cut in reading.fields),
+        tuple(FieldWork(cut.name, cut.region, cut.positions, cut.doubtful) for cut in reading.fields),
         PageAlignment(
             a.template, round((a.scale_x + a.scale_y) / 2, 4), round(a.dx, 1), round(a.dy, 1), a.residual_px, a.matched
         ),
@@ -313,7 +314,7 @@ class _Run:
                     continue
                 text = "".join(str(d.digit) for d in digits)
                 valid = self.template.field(form_field.name).check(text)
-                if not valid:  # an invalid field is reviewed whole, however confident its digits
+                if not valid or form_field.doubtful:  # reviewed whole, however confident its digits
                     digits = [replace(d, needs_review=True) for d in digits]
                 numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
             result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers), page.alignment)
