@@ -360,25 +360,43 @@ def _snap(
     if not spec.frame:
         return x, y, w, h
     radius = reach if reach is not None else max(4.0, 0.33 * min(w, h))
-    x0, x1 = _snap_pair(vertical, False, x, w, y, y + h, radius)
+    x0, x1 = _snap_pair(vertical, False, x, w, y, y + h, radius, spec.cells or 1)
     y0, y1 = _snap_pair(horizontal, True, y, h, x0, x1, radius)
     return x0, y0, x1 - x0, y1 - y0
 
 
 def _snap_pair(
-    mask: np.ndarray, horizontal: bool, first: float, size: float, start: float, end: float, radius: float
+    mask: np.ndarray,
+    horizontal: bool,
+    first: float,
+    size: float,
+    start: float,
+    end: float,
+    radius: float,
+    cells: int = 1,
 ) -> tuple[float, float]:
-    """The two opposite edges (top/bottom or left/right) of a frame expected at first and first + size."""
+    """The two opposite edges (top/bottom or left/right) of a frame expected at first and first + size.
+
+    For a comb (``cells`` > 1) the pair whose evenly spaced walls are found wins first: a comb shifted by
+    one cell has edges where walls are, but its walls fall between the real ones.
+    """
     near_first = _rules_near(mask, horizontal, first, start, end, radius)
     near_second = _rules_near(mask, horizontal, first + size, start, end, radius)
+
+    def missing_walls(a: float, b: float) -> int:
+        step = (b - a) / cells
+        return sum(
+            not _rules_near(mask, horizontal, a + i * step, start, end, max(3.0, 0.1 * step)) for i in range(1, cells)
+        )
+
     pairs = [
-        (abs((b - a) - size) + 0.25 * (abs(a - first) + abs(b - first - size)), a, b)
+        (missing_walls(a, b), abs((b - a) - size) + 0.25 * (abs(a - first) + abs(b - first - size)), a, b)
         for a, _ in near_first
         for b, _ in near_second
         if 0.75 < (b - a) / size < 1.33
     ]
     if pairs:
-        _, a, b = min(pairs)
+        _, _, a, b = min(pairs)
         return a, b
     if near_first:
         return near_first[0][0], near_first[0][0] + size

@@ -191,6 +191,8 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
             # Digits may overflow the box (the cut's margin), but their centre stays clear of its sides,
             # unlike what is left of a frame's side or a neighbour's bar code.
             inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            if spec.cells:  # a comb's digits sit in its cells, whatever is printed above them
+                inside = inside and y - 0.25 * h <= cy <= y + h
             if inside and not is_frame:
                 found.append((box, candidate))
     found.sort(key=lambda item: item[0].x)
