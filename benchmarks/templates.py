@@ -92,16 +92,19 @@ def idrbt_cheques(folder: Path, classifier: DigitClassifier) -> dict[str, tuple[
     return {field: (v[0], v[1], v[2], v[3]) for field, v in stats.items()}
 
 
-def _exact_without_template(run: RunResult, truth: dict[str, dict[str, tuple[str, Box]]]) -> tuple[int, int]:
-    """Fields whose box holds exactly one number of the page, with exactly the field's digits."""
-    exact = total = 0
+def _exact_without_template(run: RunResult, truth: dict[str, dict[str, tuple[str, Box]]]) -> tuple[int, int, int]:
+    """(exact, fields, wrong and not flagged): a field is read exactly when its box holds exactly one number
+    of the page, with exactly the field's digits; a wrong one is flagged when a number in it needs review."""
+    exact = total = silent = 0
     for f in run.files:
         numbers = [n for p in f.pages[:1] for n in p.numbers]
         for text, region in truth[Path(f.file).name].values():
             total += 1
             inside = [n for n in numbers if _centre_in(n.box, region)]
-            exact += len(inside) == 1 and inside[0].text == text
-    return exact, total
+            right = len(inside) == 1 and inside[0].text == text
+            exact += right
+            silent += not right and bool(inside) and not any(n.needs_review for n in inside)
+    return exact, total, silent
 
 
 def _centre_in(box: Box, region: Box) -> bool:
@@ -109,8 +112,10 @@ def _centre_in(box: Box, region: Box) -> bool:
     return region.x <= cx <= region.right and region.y <= cy <= region.bottom
 
 
-def synthetic(mnist: Path, pages: int, seed: int, classifier: DigitClassifier) -> dict[str, tuple[int, int, int]]:
-    """Per layout: (fields, exact with the template, exact without)."""
+def synthetic(
+    mnist: Path, pages: int, seed: int, classifier: DigitClassifier
+) -> dict[str, tuple[int, int, int, int, int]]:
+    """Per layout: (fields, exact with the template, exact without, wrong and not flagged with, without)."""
     from digitscan.mnist import load_mnist
     from digitscan.synth_forms import LAYOUTS, write_form_pages
 
@@ -123,13 +128,15 @@ def synthetic(mnist: Path, pages: int, seed: int, classifier: DigitClassifier) -
             paths = sorted(folder.glob("*.png"))
             with_template = process(paths, ProcessOptions(template=TEMPLATES / f"{layout}.yaml"), classifier=classifier)
             found = _fields(with_template)
-            exact = sum(
-                (name, field) in found and found[(name, field)].text == text
-                for name, fields in truth.items()
-                for field, (text, _) in fields.items()
-            )
-            plain, total = _exact_without_template(process(paths, ProcessOptions(), classifier=classifier), truth)
-            results[layout] = (total, exact, plain)
+            exact = silent = 0
+            for name, fields in truth.items():
+                for field, (text, _) in fields.items():
+                    number = found.get((name, field))
+                    exact += number is not None and number.text == text
+                    silent += number is not None and number.text != text and not number.needs_review
+            without = process(paths, ProcessOptions(), classifier=classifier)
+            plain, total, plain_silent = _exact_without_template(without, truth)
+            results[layout] = (total, exact, plain, silent, plain_silent)
     return results
 
 
@@ -164,10 +171,12 @@ def main() -> None:
         else:
             print(f"IDRBT cheques: skipped, {args.real / 'cheques_idrbt'} not found")
     if args.only in (None, "synthetic"):
-        for layout, (total, exact, plain) in synthetic(args.mnist, args.pages, args.seed, classifier).items():
+        measured = synthetic(args.mnist, args.pages, args.seed, classifier)
+        for layout, (total, exact, plain, silent, plain_silent) in measured.items():
             print(
                 f"synthetic {layout} ({total} fields): exact with template {exact / total:.1%}, "
-                f"without {plain / total:.1%} ({100 * (exact - plain) / total:+.1f} points)"
+                f"without {plain / total:.1%} ({100 * (exact - plain) / total:+.1f} points); "
+                f"wrong and not flagged: {silent} with, {plain_silent} without"
             )
 
 
