@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -144,37 +144,26 @@ def _coarse(
     margin_y = max(2, round(template.align.search * height * factor))
     low, high = template.align.scale
     steps = max(3, round((high - low) / 0.01) + 1)
+    # each landmark as a segment x0, y0, x1, y1 in template pixels
+    segments = np.array(
+        [
+            (m.start, m.position, m.end, m.position) if m.horizontal else (m.position, m.start, m.position, m.end)
+            for m in marks
+        ]
+    )
     best = (base, 0.0, 0.0, -1.0)
     for scale in base * np.linspace(low, high, steps):
         k = scale * factor
-        xs = [v for m in marks for v in ((m.start, m.end) if m.horizontal else (m.position,))]
-        ys = [v for m in marks for v in ((m.position,) if m.horizontal else (m.start, m.end))]
-        left, top = math.floor(min(xs) * k), math.floor(min(ys) * k)
-        canvas_w, canvas_h = math.ceil(max(xs) * k) - left + 2, math.ceil(max(ys) * k) - top + 2
+        scaled = np.round(segments * k).astype(int)
+        left, top = int(scaled[:, [0, 2]].min()), int(scaled[:, [1, 3]].min())
+        canvas_w, canvas_h = int(scaled[:, [0, 2]].max()) - left + 2, int(scaled[:, [1, 3]].max()) - top + 2
         total = np.zeros((2 * margin_y + 1, 2 * margin_x + 1), np.float32)
         points = 0.0
         for orientation, closeness in zip((True, False), maps, strict=True):
             drawing = np.zeros((canvas_h, canvas_w), np.float32)
-            for m in marks:
-                if m.horizontal != orientation:
-                    continue
-                if m.horizontal:
-                    a, b = (
-                        (round(m.start * k) - left, round(m.position * k) - top),
-                        (
-                            round(m.end * k) - left,
-                            round(m.position * k) - top,
-                        ),
-                    )
-                else:
-                    a, b = (
-                        (round(m.position * k) - left, round(m.start * k) - top),
-                        (
-                            round(m.position * k) - left,
-                            round(m.end * k) - top,
-                        ),
-                    )
-                cv2.line(drawing, a, b, 1.0, 1)
+            for m, (x0, y0, x1, y1) in zip(marks, scaled, strict=True):
+                if m.horizontal == orientation:
+                    cv2.line(drawing, (x0 - left, y0 - top), (x1 - left, y1 - top), 1.0, 1)
             if not drawing.any():
                 continue
             points += float(drawing.sum())
@@ -344,7 +333,7 @@ def align_page(gray: np.ndarray, template: Template) -> tuple[Alignment, np.ndar
     )
     reach = None if template.align.snap is None else template.align.snap * (sx + sy) / 2
     boxes = tuple((spec.name, _snap(spec, alignment, horizontal, vertical, reach)) for spec in template.fields)
-    return Alignment(**{**alignment.__dict__, "fields": boxes}), deskewed
+    return replace(alignment, fields=boxes), deskewed
 
 
 def _snap(
