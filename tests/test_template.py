@@ -9,6 +9,8 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digitscan.align import align_page
 from digitscan.draft import draft_template, render_template
@@ -193,3 +195,16 @@ def test_draft_on_a_blank_form_proposes_its_boxes_and_combs(mnist: MnistData, tm
         path = tmp_path / f"drafted{suffix}"
         path.write_text(render_template(document, suffix))
         assert len(load_template(path).fields) == len(document["fields"])
+
+
+@given(st.text(alphabet="0123456789", min_size=8, max_size=8))
+def test_a_date_field_is_valid_exactly_when_the_calendar_has_that_day(text: str) -> None:
+    from datetime import date
+
+    spec = parse_template(_document(fields=[{"name": "d", "kind": "date", "box": [10, 10, 400, 50]}])).fields[0]
+    day, month, year = int(text[:2]), int(text[2:4]), int(text[4:])
+    try:
+        exists = 1900 <= date(year, month, day).year <= 2099
+    except ValueError:
+        exists = False
+    assert spec.check(text) == exists
