@@ -1,13 +1,18 @@
 """Cut a registered form's fields and find each field's digits, per the field's kind.
 
-Every field is cut from the deskewed page with a small margin (so its printed frame is inside the cut and
-removed by segmentation's rule removal), segmented with :func:`digitscan.segment.segment_page`, and its
-digit candidates kept when their centre lies inside the field's box. Then, by kind:
+Every field is cut from the deskewed page with its margin, its own printed rules that segmentation would
+mistake or merge with digits are painted over (an underline, a comb's rules, a currency cell's wall; a
+box's frame is left to segmentation's rule removal), the cut is segmented with
+:func:`digitscan.segment.segment_page`, and digit candidates are kept when their centre lies in the field.
+Then, by kind:
 
 * ``digits``: every candidate, left to right, is one number;
 * ``comb`` and ``date`` with ``cells``: one digit per printed cell, its position the cell's index (an empty
   cell leaves a gap, which fails the length rule);
-* ``amount``: separators (commas, points, the closing ``/-``) are dropped.
+* ``amount``: the printed currency sign and separators (commas, points, the closing ``/-``) are dropped.
+
+A field whose ink its digits do not explain (touching digits read as one, a blob segmentation dropped) is
+marked ``doubtful``: all its digits then need review.
 
 Validity (length, pattern, a date that exists, an amount that parses) is checked once the digits are
 classified: :meth:`digitscan.template.FieldSpec.check`.
@@ -51,8 +56,10 @@ def _centre(box: Box) -> tuple[float, float]:
     return box.x + box.w / 2, box.y + box.h / 2
 
 
-def _in_cells(spec: FieldSpec, left: float, width: float, found: list[tuple[Box, DigitCandidate]]) -> list[int]:
-    """One candidate per comb cell (the one with most ink); returns the cell index of each kept candidate."""
+def _in_cells(
+    spec: FieldSpec, left: float, width: float, found: list[tuple[Box, DigitCandidate]]
+) -> list[tuple[int, int]]:
+    """One candidate per comb cell (the one with most ink): (candidate index, cell index), left to right."""
     cells = spec.cells or 1
     best: dict[int, tuple[float, int]] = {}
     for i, (box, candidate) in enumerate(found):
@@ -60,7 +67,7 @@ def _in_cells(spec: FieldSpec, left: float, width: float, found: list[tuple[Box,
         ink = float(candidate.ink.sum())
         if cell not in best or ink > best[cell][0]:
             best[cell] = (ink, i)
-    return [best[cell][1] for cell in sorted(best)]
+    return [(best[cell][1], cell) for cell in sorted(best)]
 
 
 def _dash_after(
@@ -177,7 +184,9 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     crop = deskewed[y0:y1, x0:x1].copy()
     paper = int(np.percentile(crop, 90))
     binary = binarise(crop).binary
-    crop[_printed_rules(binary, spec, x - x0, w, h) > 0] = paper
+    painted = _printed_rules(binary, spec, x - x0, w, h)
+    crop[painted > 0] = paper
+    binary = cv2.bitwise_and(binary, cv2.bitwise_not(painted))
     # Segmentation takes components taller than half the image for rules: give the cut paper around it.
     pad = y1 - y0
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
@@ -197,16 +206,15 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
                 found.append((box, candidate))
     found.sort(key=lambda item: item[0].x)
     if spec.cells:
-        keep = _in_cells(spec, x, w, found)
-        positions = [int(np.clip((_centre(found[i][0])[0] - x) // (w / spec.cells), 0, spec.cells - 1)) for i in keep]
+        chosen = _in_cells(spec, x, w, found)
+        keep, positions = [i for i, _ in chosen], [cell for _, cell in chosen]
     else:
         if spec.kind == "amount":
             keep = _amount(spec, (x, y, w, h), found, binary, (x0, y0))
         else:
             keep = list(range(len(found)))
         positions = list(range(len(keep)))
-    origin = (x0, y0)
-    doubtful = _doubtful(spec, (x, y, w, h), found, keep, binarise(crop).binary, origin)
+    doubtful = _doubtful(spec, (x, y, w, h), found, keep, binary, (x0, y0))
     return FieldCut(
         spec.name,
         region,
