@@ -360,15 +360,15 @@ def process(
     """
     options = options or ProcessOptions()
     options.validate()
+    template = None if options.template is None else load_template(options.template)  # refused before work
+    if template is not None and reader is read_file:
+        reader = partial(read_file, template=template)
     started = time.monotonic()
     inputs = discover(paths)
     if not inputs:
         raise NoInputError("no scans (PNG, JPEG, TIFF, BMP, PDF) found under " + ", ".join(map(str, paths)))
     if any(f.kind == "pdf" for f in inputs):
         require_poppler()
-    template = None if options.template is None else load_template(options.template)
-    if template is not None and reader is read_file:
-        reader = partial(read_file, template=template)
     classifier = classifier or DigitClassifier(options.model, options.device, options.batch_size)
     threshold = classifier.card.review_threshold if options.review_threshold is None else options.review_threshold
     run = _Run(classifier, threshold, 4 * classifier.batch_size, inputs, journal, template=template)
