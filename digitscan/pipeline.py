@@ -18,7 +18,8 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,13 @@ from digitscan import __version__
 from digitscan.card import default_model_path, read_card
 from digitscan.classify import DigitClassifier
 from digitscan.discover import InputFile, discover
-from digitscan.errors import InputFileError, NoInputError, UsageError
+from digitscan.errors import InputFileError, NoInputError, TemplateMismatchError, UsageError
 from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
-from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
+from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, segment_page
+from digitscan.template import Template, load_template
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +53,7 @@ class ProcessOptions:
     jobs: int = 1  # worker processes for loading, segmentation and normalisation
     file_timeout_s: float | None = None  # a file taking longer to read and segment becomes a failure
     min_age_s: float = 0.0  # files modified more recently may still be being written: left for a later run
+    template: Path | None = None  # a known form: read its named fields instead of every number on the page
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -78,6 +81,18 @@ class PageWork:
     skew_deg: float
     numbers: tuple[tuple[Box, ...], ...]
     crops: np.ndarray  # (digits on the page, 28, 28), in number then position order
+    fields: tuple[FieldWork, ...] | None = None  # with a template: one per number, in template order
+    alignment: PageAlignment | None = None
+
+
+@dataclass(frozen=True)
+class FieldWork:
+    """A template field's name, its box on the page, and the position of each of its digits."""
+
+    name: str
+    region: Box
+    positions: tuple[int, ...]
+    doubtful: bool = False  # the field holds ink its digits do not explain: every digit needs review
 
 
 @dataclass(frozen=True)
@@ -92,8 +107,34 @@ class FileWork:
 FileReader = Callable[[int, InputFile, int], FileWork]
 
 
-def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
-    """Load, segment and normalise every page of one file; failures are recorded, never raised."""
+def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
+    """Register a page to the template and cut its fields (raises TemplateMismatchError)."""
+    from digitscan.fields import read_form
+
+    reading = read_form(image, template)
+    a = reading.alignment
+    height, width = image.shape
+    inks = [ink for cut in reading.fields for ink in cut.inks]
+    return PageWork(
+        page_number,
+        width,
+        height,
+        a.skew_deg,
+        tuple(cut.boxes for cut in reading.fields),
+        normalize_many(inks),
+        tuple(FieldWork(cut.name, cut.region, cut.positions, cut.doubtful) for cut in reading.fields),
+        PageAlignment(
+            a.template, round((a.scale_x + a.scale_y) / 2, 4), round(a.dx, 1), round(a.dy, 1), a.residual_px, a.matched
+        ),
+    )
+
+
+def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Template | None = None) -> FileWork:
+    """Load, segment and normalise every page of one file; failures are recorded, never raised.
+
+    With a ``template``, each page is registered to it and only its fields are read; a page that does not
+    match the template is a failure of that page (stage ``align``).
+    """
     pages: list[PageWork] = []
     failures: list[Failure] = []
 
@@ -102,6 +143,16 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
 
     try:
         for page in iter_pages(input_file, pdf_dpi):
+            if template is not None:
+                try:
+                    pages.append(_read_form(page.number, page.image, template))
+                except TemplateMismatchError as exc:
+                    log.warning("%s page %d: %s", input_file.name, page.number, exc)
+                    fail(page.number, "align", exc)
+                except Exception as exc:  # one bad page must not stop the file, let alone the run
+                    log.exception("reading the fields failed on %s page %d", input_file.name, page.number)
+                    fail(page.number, "segment", exc)
+                continue
             try:
                 segmentation = segment_page(page.image)
             except Exception as exc:  # one bad page must not stop the file, let alone the run
@@ -230,6 +281,7 @@ class _Run:
     inputs: list[InputFile]
     journal: RunJournal | None = None
     classifier: DigitClassifier | None = None  # set before the first file is added
+    template: Template | None = None
     keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
@@ -262,7 +314,9 @@ class _Run:
             numbers = []
             for number_index, boxes in enumerate(page.numbers):
                 digits = []
-                for position, box in enumerate(boxes):
+                form_field = page.fields[number_index] if page.fields is not None else None
+                positions = range(len(boxes)) if form_field is None else form_field.positions  # comb: cell index
+                for position, box in zip(positions, boxes, strict=True):
                     confidence = float(predictions.confidence[cursor])
                     digits.append(
                         DigitResult(
@@ -276,8 +330,15 @@ class _Run:
                         )
                     )
                     cursor += 1
-                numbers.append(NumberResult(number_index, tuple(digits)))
-            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers))
+                if form_field is None or self.template is None:
+                    numbers.append(NumberResult(number_index, tuple(digits)))
+                    continue
+                text = "".join(str(d.digit) for d in digits)
+                valid = self.template.field(form_field.name).check(text)
+                if not valid or form_field.doubtful:  # reviewed whole, however confident its digits
+                    digits = [replace(d, needs_review=True) for d in digits]
+                numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
+            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers), page.alignment)
             self.pages.setdefault(file_index, []).append(result)
         self.pending.clear()
         self.pending_crops = 0
@@ -328,6 +389,9 @@ def process(
     """
     options = options or ProcessOptions()
     options.validate()
+    template = None if options.template is None else load_template(options.template)  # refused before work
+    if template is not None and reader is read_file:
+        reader = partial(read_file, template=template)
     started = time.monotonic()
     inputs = discover(paths)
     if not inputs:
@@ -339,13 +403,15 @@ def process(
     card = classifier.card if classifier is not None else read_card(options.model or default_model_path())
     threshold = card.review_threshold if options.review_threshold is None else options.review_threshold
     batch_size = classifier.batch_size if classifier is not None else options.batch_size
-    run = _Run(threshold, 4 * batch_size, inputs, journal, classifier)
+    run = _Run(threshold, 4 * batch_size, inputs, journal, classifier, template=template)
 
     def load_model() -> None:
         if run.classifier is None:
             run.classifier = DigitClassifier(options.model, options.device, options.batch_size)
 
-    settings = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
+    settings: dict[str, Any] = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
+    if template is not None:
+        settings["template"] = template.sha256
     settings_key = run_key({**settings, "review_threshold": threshold})
     todo = []
     for index, input_file in enumerate(inputs):
@@ -382,7 +448,13 @@ def process(
     metadata: dict[str, Any] = {
         "digitscan_version": __version__,
         "model": {"path": str(classifier.model_path), **classifier.card.to_json()},
-        "options": {**asdict(options), "model": str(classifier.model_path), "review_threshold": threshold},
+        "options": {
+            **asdict(options),
+            "model": str(classifier.model_path),
+            "review_threshold": threshold,
+            "template": None if options.template is None else str(options.template),
+        },
+        **({"template": {"name": template.name, "sha256": template.sha256}} if template is not None else {}),
         "device": classifier.device,
         "files_from_journal": resumed,
         "inputs": input_roots(paths),
