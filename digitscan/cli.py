@@ -156,6 +156,10 @@ def process(
     fresh: Annotated[
         bool, typer.Option("--fresh", help="Forget the run journal beside --out and read every file again.")
     ] = False,
+    template: Annotated[
+        Path | None,
+        typer.Option(help="A known form (YAML or JSON): register each page to it and read its named fields."),
+    ] = None,
 ) -> None:
     """Find and read every handwritten digit in the scans; write one row per digit.
 
@@ -180,6 +184,7 @@ def process(
             jobs=jobs or os.cpu_count() or 1,
             file_timeout_s=file_timeout,
             min_age_s=min_age,
+            template=template,
         )
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:
@@ -550,6 +555,53 @@ def doctor(
         err.print(table)
         if pdftoppm is None:
             raise typer.Exit(int(ExitCode.MISSING_DEPENDENCY))
+
+
+template_app = typer.Typer(help="Known forms: propose a template from an example page.", no_args_is_help=True)
+app.add_typer(template_app, name="template")
+
+
+@template_app.command("draft")
+def template_draft(
+    page_file: Annotated[Path, typer.Argument(metavar="PAGE", help="A blank or filled example of the form.")],
+    out: Annotated[Path, typer.Option(help="The template to write (.yaml, .yml or .json).")],
+    page: Annotated[int, typer.Option(help="Page of the file to use, from 1.")] = 1,
+    name: Annotated[str | None, typer.Option(help="The template's name [default: the file's stem].")] = None,
+    pdf_dpi: Annotated[int, typer.Option(help="Resolution at which PDF pages are rendered.")] = 300,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
+) -> None:
+    """Propose a template from an example page: its printed boxes, combs and rules as candidate fields.
+
+    Edit the result: name the fields, set each one's kind, length or pattern, and delete what is not a field.
+    """
+    with _exit_codes():
+        from digitscan.discover import discover
+        from digitscan.draft import draft_template, render_template
+        from digitscan.errors import InputFileError, OutputNotWritableError, UsageError
+        from digitscan.loading import iter_pages
+        from digitscan.writers import write_atomic
+
+        if out.suffix.lower() not in (".yaml", ".yml", ".json"):
+            raise UsageError("--out must end in .yaml, .yml or .json")
+        if out.exists() and not overwrite:
+            raise OutputNotWritableError(f"{out} exists; pass --overwrite to replace it")
+        if not out.parent.is_dir():
+            raise OutputNotWritableError(f"output folder {out.parent} does not exist")
+        found = discover([page_file]) if page_file.is_file() else []
+        if not found:
+            raise UsageError(f"{page_file} is not a scan file")
+        try:
+            image = next((p.image for p in iter_pages(found[0], pdf_dpi) if p.number == page), None)
+        except InputFileError as exc:
+            raise UsageError(f"cannot read {page_file}: {exc}") from None
+        if image is None:
+            raise UsageError(f"{page_file} has no page {page}")
+        document = draft_template(image, name or page_file.stem)
+        try:
+            write_atomic(out, render_template(document, out.suffix.lower()))
+        except OSError as exc:
+            raise OutputNotWritableError(f"cannot write {out}: {exc}") from exc
+        err.print(f"wrote {out}: {len(document['fields'])} candidate fields; edit their names, kinds and rules")
 
 
 def main() -> None:

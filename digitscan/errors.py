@@ -71,3 +71,10 @@ class InputFileError(Exception):
     def __init__(self, message: str, page: int | None = None) -> None:
         super().__init__(message)
         self.page = page  # the page that failed, None when the whole file did
+
+
+class TemplateMismatchError(InputFileError):
+    """A page does not match the form template given (wrong form, or its printed frame not found).
+
+    Recorded as a failure of that page (stage ``align``); the run goes on with the other pages and files.
+    """

@@ -13,13 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from digitscan.discover import InputFile
 from digitscan.errors import OutputNotWritableError
-from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult
+from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult
 from digitscan.segment import Box
 
 SCHEMA_VERSION = 1
@@ -53,6 +53,14 @@ def _box(digit: DigitResult) -> list[Any]:
     return [digit.box.x, digit.box.y, digit.box.w, digit.box.h, digit.needs_review]
 
 
+def _field(number: NumberResult) -> dict[str, Any]:
+    """A template field's name, validity and box (nothing for a number found without a template)."""
+    if number.field is None:
+        return {}
+    region = None if number.region is None else [number.region.x, number.region.y, number.region.w, number.region.h]
+    return {"field": number.field, "valid": number.valid, "region": region}
+
+
 def _encode(result: FileResult, failures: list[Failure]) -> str:
     pages = [
         {
@@ -60,6 +68,7 @@ def _encode(result: FileResult, failures: list[Failure]) -> str:
             "width": p.width,
             "height": p.height,
             "skew_deg": p.skew_deg,
+            "alignment": None if p.alignment is None else asdict(p.alignment),
             "numbers": [
                 {
                     "index": n.index,
@@ -67,6 +76,7 @@ def _encode(result: FileResult, failures: list[Failure]) -> str:
                         [d.position, d.digit, d.confidence, d.second_digit, d.second_confidence, *_box(d)]
                         for d in n.digits
                     ],
+                    **_field(n),
                 }
                 for n in p.numbers
             ],
@@ -92,9 +102,13 @@ def _decode(name: str, text: str) -> tuple[FileResult, list[Failure]]:
                         DigitResult(pos, digit, conf, second, second_conf, Box(x, y, w, h), review)
                         for pos, digit, conf, second, second_conf, x, y, w, h, review in n["digits"]
                     ),
+                    n.get("field"),
+                    n.get("valid"),
+                    None if n.get("region") is None else Box(*n["region"]),
                 )
                 for n in p["numbers"]
             ),
+            None if p.get("alignment") is None else PageAlignment(**p["alignment"]),
         )
         for p in data["pages"]
     )

@@ -4,7 +4,8 @@ Loading, segmentation and normalisation (the CPU stages) run per file, in worker
 ``jobs > 1``, with at most two files per worker in flight. Their crops wait in a small buffer until enough
 have gathered to fill several model batches, so the one model in the parent process sees batches drawn from
 many pages and files while memory stays bounded. A file or page that fails, or whose worker dies, becomes a
-:class:`Failure` and the run goes on.
+:class:`Failure` and the run goes on. With workers, the model (seconds of TensorFlow start-up) loads in the
+parent while the workers read the first files.
 """
 
 from __future__ import annotations
@@ -17,22 +18,25 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from digitscan import __version__
-from digitscan.card import NOT_A_DIGIT
+from digitscan.card import NOT_A_DIGIT, default_model_path, read_card
 from digitscan.classify import DigitClassifier, Predictions
 from digitscan.discover import InputFile, discover
-from digitscan.errors import InputFileError, NoInputError, UsageError
+from digitscan.errors import InputFileError, NoInputError, TemplateMismatchError, UsageError
 from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
-from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
+from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, segment_page
+from digitscan.template import Template, load_template
 from digitscan.touching import candidate_cuts, choose, part_box
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,7 @@ class ProcessOptions:
     jobs: int = 1  # worker processes for loading, segmentation and normalisation
     file_timeout_s: float | None = None  # a file taking longer to read and segment becomes a failure
     min_age_s: float = 0.0  # files modified more recently may still be being written: left for a later run
+    template: Path | None = None  # a known form: read its named fields instead of every number on the page
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -85,6 +90,18 @@ class PageWork:
     skew_deg: float
     numbers: tuple[tuple[DigitWork, ...], ...]
     crops: np.ndarray  # (crops, 28, 28): per candidate in reading order, the whole, then each cut's parts
+    fields: tuple[FieldWork, ...] | None = None  # with a template: one per number, in template order
+    alignment: PageAlignment | None = None
+
+
+@dataclass(frozen=True)
+class FieldWork:
+    """A template field's name, its box on the page, and the position of each of its digits."""
+
+    name: str
+    region: Box
+    positions: tuple[int, ...]
+    doubtful: bool = False  # the field holds ink its digits do not explain: every digit needs review
 
 
 @dataclass(frozen=True)
@@ -99,8 +116,34 @@ class FileWork:
 FileReader = Callable[[int, InputFile, int], FileWork]
 
 
-def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
-    """Load, segment and normalise every page of one file; failures are recorded, never raised."""
+def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
+    """Register a page to the template and cut its fields (raises TemplateMismatchError)."""
+    from digitscan.fields import read_form
+
+    reading = read_form(image, template)
+    a = reading.alignment
+    height, width = image.shape
+    inks = [ink for cut in reading.fields for ink in cut.inks]
+    return PageWork(
+        page_number,
+        width,
+        height,
+        a.skew_deg,
+        tuple(tuple(DigitWork(box) for box in cut.boxes) for cut in reading.fields),
+        normalize_many(inks),
+        tuple(FieldWork(cut.name, cut.region, cut.positions, cut.doubtful) for cut in reading.fields),
+        PageAlignment(
+            a.template, round((a.scale_x + a.scale_y) / 2, 4), round(a.dx, 1), round(a.dy, 1), a.residual_px, a.matched
+        ),
+    )
+
+
+def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Template | None = None) -> FileWork:
+    """Load, segment and normalise every page of one file; failures are recorded, never raised.
+
+    With a ``template``, each page is registered to it and only its fields are read; a page that does not
+    match the template is a failure of that page (stage ``align``).
+    """
     pages: list[PageWork] = []
     failures: list[Failure] = []
 
@@ -109,6 +152,16 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
 
     try:
         for page in iter_pages(input_file, pdf_dpi):
+            if template is not None:
+                try:
+                    pages.append(_read_form(page.number, page.image, template))
+                except TemplateMismatchError as exc:
+                    log.warning("%s page %d: %s", input_file.name, page.number, exc)
+                    fail(page.number, "align", exc)
+                except Exception as exc:  # one bad page must not stop the file, let alone the run
+                    log.exception("reading the fields failed on %s page %d", input_file.name, page.number)
+                    fail(page.number, "segment", exc)
+                continue
             try:
                 segmentation = segment_page(page.image)
             except Exception as exc:  # one bad page must not stop the file, let alone the run
@@ -170,16 +223,19 @@ def _read_with_deadline(
         signal.signal(signal.SIGALRM, previous)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops the pool and keeps the journal."""
+def _init_worker() -> None:
+    """Workers leave Ctrl-C to the parent, which stops the pool and keeps the journal.
+
+    OpenCV runs single-threaded in a worker: the pool already keeps the cores busy, one file per worker,
+    and OpenCV's own threads on top only add contention.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cv2.setNumThreads(1)
 
 
 def _new_pool(workers: int) -> ProcessPoolExecutor:
     # forkserver: workers never inherit the parent's TensorFlow threads.
-    return ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_ignore_sigint
-    )
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("forkserver"), initializer=_init_worker)
 
 
 def _retry_alone(
@@ -195,10 +251,21 @@ def _retry_alone(
             return FileWork(index, (), (Failure(input_file.name, None, "load", "WorkerDied", str(error)),))
 
 
-def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reader: FileReader) -> Iterator[FileWork]:
-    """Read files in input order, in ``options.jobs`` worker processes with at most 2 x jobs files in flight."""
+def read_files(
+    todo: list[tuple[int, InputFile]],
+    options: ProcessOptions,
+    reader: FileReader,
+    while_reading: Callable[[], None] | None = None,
+) -> Iterator[FileWork]:
+    """Read files in input order, in ``options.jobs`` worker processes with at most 2 x jobs files in flight.
+
+    ``while_reading`` is called once, before the first file is handed back: with workers, after the first
+    files were handed to them, so that it runs while they read (the run loads its model there).
+    """
     jobs, pdf_dpi, timeout_s = options.jobs, options.pdf_dpi, options.file_timeout_s
     if jobs <= 1:
+        if while_reading is not None:
+            while_reading()
         for index, input_file in todo:
             yield _read_with_deadline(reader, timeout_s, index, input_file, pdf_dpi)
         return
@@ -211,6 +278,9 @@ def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reade
                 index, input_file = waiting.popleft()
                 future = pool.submit(_read_with_deadline, reader, timeout_s, index, input_file, pdf_dpi)
                 in_flight.append((index, input_file, future))
+            if while_reading is not None:
+                while_reading()
+                while_reading = None
             index, input_file, future = in_flight[0]
             try:
                 work = future.result()
@@ -232,11 +302,12 @@ def read_files(todo: list[tuple[int, InputFile]], options: ProcessOptions, reade
 class _Run:
     """Mutable state of one run: results per file in input order, failures, and the crop buffer."""
 
-    classifier: DigitClassifier
     threshold: float
     flush_at: int
     inputs: list[InputFile]
     journal: RunJournal | None = None
+    classifier: DigitClassifier | None = None  # set before the first file is added
+    template: Template | None = None
     keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
@@ -261,14 +332,17 @@ class _Run:
 
     def flush(self) -> None:
         """Classify every buffered crop in one batched pass, assemble their pages, journal finished files."""
+        assert self.classifier is not None, "the model is loaded before any file is added"
         crops = [page.crops for _, page in self.pending if len(page.crops)]
         predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
         cursor = 0
         for file_index, page in self.pending:
             numbers: list[NumberResult] = []
-            for candidates in page.numbers:
+            for number_index, candidates in enumerate(page.numbers):
+                form_field = page.fields[number_index] if page.fields is not None else None
+                positions = range(len(candidates)) if form_field is None else form_field.positions  # comb: cell
                 digits: list[DigitResult] = []
-                for candidate in candidates:
+                for position, candidate in zip(positions, candidates, strict=True):
                     whole, cursor = cursor, cursor + 1
                     cut_crops = []
                     for cut in candidate.cuts:
@@ -288,7 +362,7 @@ class _Run:
                         confidence = float(predictions.confidence[i])
                         digits.append(
                             DigitResult(
-                                position=len(digits),
+                                position=len(digits) if form_field is None else position,
                                 digit=int(predictions.digit[i]),
                                 confidence=confidence,
                                 second_digit=int(predictions.second_digit[i]),
@@ -297,9 +371,16 @@ class _Run:
                                 needs_review=confidence < self.threshold,
                             )
                         )
-                if digits:
-                    numbers.append(NumberResult(len(numbers), tuple(digits)))
-            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers))
+                if form_field is None or self.template is None:
+                    if digits:
+                        numbers.append(NumberResult(len(numbers), tuple(digits)))
+                    continue
+                text = "".join(str(d.digit) for d in digits)
+                valid = self.template.field(form_field.name).check(text)
+                if not valid or form_field.doubtful:  # reviewed whole, however confident its digits
+                    digits = [replace(d, needs_review=True) for d in digits]
+                numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
+            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers), page.alignment)
             self.pages.setdefault(file_index, []).append(result)
         self.pending.clear()
         self.pending_crops = 0
@@ -350,16 +431,29 @@ def process(
     """
     options = options or ProcessOptions()
     options.validate()
+    template = None if options.template is None else load_template(options.template)  # refused before work
+    if template is not None and reader is read_file:
+        reader = partial(read_file, template=template)
     started = time.monotonic()
     inputs = discover(paths)
     if not inputs:
         raise NoInputError("no scans (PNG, JPEG, TIFF, BMP, PDF) found under " + ", ".join(map(str, paths)))
     if any(f.kind == "pdf" for f in inputs):
         require_poppler()
-    classifier = classifier or DigitClassifier(options.model, options.device, options.batch_size)
-    threshold = classifier.card.review_threshold if options.review_threshold is None else options.review_threshold
-    run = _Run(classifier, threshold, 4 * classifier.batch_size, inputs, journal)
-    settings = {"version": __version__, "model": classifier.card.sha256, "pdf_dpi": options.pdf_dpi}
+    # The card is read (and the model file checked against it) now, so a missing or damaged model stops the
+    # run before any work; TensorFlow and the model itself load while the first files are being read.
+    card = classifier.card if classifier is not None else read_card(options.model or default_model_path())
+    threshold = card.review_threshold if options.review_threshold is None else options.review_threshold
+    batch_size = classifier.batch_size if classifier is not None else options.batch_size
+    run = _Run(threshold, 4 * batch_size, inputs, journal, classifier, template=template)
+
+    def load_model() -> None:
+        if run.classifier is None:
+            run.classifier = DigitClassifier(options.model, options.device, options.batch_size)
+
+    settings: dict[str, Any] = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
+    if template is not None:
+        settings["template"] = template.sha256
     settings_key = run_key({**settings, "review_threshold": threshold})
     todo = []
     for index, input_file in enumerate(inputs):
@@ -381,19 +475,28 @@ def process(
     resumed = len(inputs) - len(todo)
     if on_file_done is not None and resumed:
         on_file_done(resumed, len(inputs))
-    for done, work in enumerate(read_files(todo, options, reader), start=resumed + 1):
+    for done, work in enumerate(read_files(todo, options, reader, load_model), start=resumed + 1):
         run.add(work)
         log.info("read %s", inputs[work.index].name)
         if on_file_done is not None:
             on_file_done(done, len(inputs))
+    load_model()
     run.flush()
     if resumed:
         log.info("%d of %d files were already done in the run journal", resumed, len(inputs))
 
+    classifier = run.classifier
+    assert classifier is not None
     metadata: dict[str, Any] = {
         "digitscan_version": __version__,
         "model": {"path": str(classifier.model_path), **classifier.card.to_json()},
-        "options": {**asdict(options), "model": str(classifier.model_path), "review_threshold": threshold},
+        "options": {
+            **asdict(options),
+            "model": str(classifier.model_path),
+            "review_threshold": threshold,
+            "template": None if options.template is None else str(options.template),
+        },
+        **({"template": {"name": template.name, "sha256": template.sha256}} if template is not None else {}),
         "device": classifier.device,
         "files_from_journal": resumed,
         "inputs": input_roots(paths),

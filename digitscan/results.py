@@ -27,10 +27,17 @@ class DigitResult:
 
 @dataclass(frozen=True)
 class NumberResult:
-    """Digits read as one number; its confidence is the weakest digit's."""
+    """Digits read as one number; its confidence is the weakest digit's.
+
+    With a template, each number is one named field (``field``), ``valid`` says whether its digits pass the
+    field's rules, and ``region`` is the field's box; a field may then hold no digit at all.
+    """
 
     index: int  # index of the number on its page in reading order, from 0
     digits: tuple[DigitResult, ...]
+    field: str | None = None
+    valid: bool | None = None
+    region: Box | None = None
 
     @property
     def text(self) -> str:
@@ -38,15 +45,29 @@ class NumberResult:
 
     @property
     def confidence(self) -> float:
-        return min(d.confidence for d in self.digits)
+        return min((d.confidence for d in self.digits), default=0.0)
 
     @property
     def needs_review(self) -> bool:
-        return any(d.needs_review for d in self.digits)
+        return self.valid is False or any(d.needs_review for d in self.digits)
 
     @property
     def box(self) -> Box:
+        if not self.digits and self.region is not None:
+            return self.region
         return Box.enclosing([d.box for d in self.digits])
+
+
+@dataclass(frozen=True)
+class PageAlignment:
+    """How a page was registered to its template: scale, shift, and the landmark residual."""
+
+    template: str
+    scale: float  # page pixels per template pixel
+    dx: float  # where the template's origin lies on the deskewed page
+    dy: float
+    residual_px: float  # RMS distance of the form's printed lines from their fitted place, template pixels
+    matched: float  # share of the template's landmark lines found on the page
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,7 @@ class PageResult:
     height: int
     skew_deg: float
     numbers: tuple[NumberResult, ...]
+    alignment: PageAlignment | None = None  # with a template
 
 
 @dataclass(frozen=True)

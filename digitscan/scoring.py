@@ -77,6 +77,8 @@ def score(truth: dict[str, Any], rows: list[dict[str, str]]) -> Score:
     """Score results CSV rows (as read by :func:`read_results_csv`) against a truth document."""
     reported: dict[tuple[str, int], list[_Reported]] = defaultdict(list)
     for row in rows:
+        if not row["digit"]:  # an empty template field: no digit to score
+            continue
         box = Box(int(row["x"]), int(row["y"]), int(row["w"]), int(row["h"]))
         key = (row["file"], int(row["page"]))
         reported[key].append(_Reported(int(row["number"]), int(row["position"]), int(row["digit"]), box))

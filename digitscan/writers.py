@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ CSV_COLUMNS = [
     "number_confidence",
     "needs_review",
     "source",
+    "field",
+    "valid",
 ]
 FORMATS = {".csv": "csv", ".json": "json"}
 STDOUT = Path("-")
@@ -70,12 +73,27 @@ def _confidence(value: float) -> str:
     return f"{value:.6f}"
 
 
+def _flag(value: bool | None) -> str:
+    return "" if value is None else "true" if value else "false"
+
+
 def digit_rows(run: RunResult) -> list[dict[str, Any]]:
-    """One dict per digit with the CSV columns, in file, page, number, position order."""
+    """One dict per digit with the CSV columns, in file, page, number, position order.
+
+    A template field with no digit gets one row of its own (digit columns empty, box = the field's box), so
+    an empty required field still reaches review.
+    """
     rows = []
     for file_result in run.files:
         for page in file_result.pages:
             for number in page.numbers:
+                field = {"field": number.field or "", "valid": _flag(number.valid)}
+                if not number.digits and number.region is not None:
+                    box = number.region
+                    empty = dict.fromkeys(CSV_COLUMNS, "")
+                    place = {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
+                    where = {"file": file_result.file, "page": page.page, "number": number.index}
+                    rows.append({**empty, **where, **place, "needs_review": _flag(number.needs_review), **field})
                 for digit in number.digits:
                     rows.append(
                         {
@@ -93,8 +111,9 @@ def digit_rows(run: RunResult) -> list[dict[str, Any]]:
                             "h": digit.box.h,
                             "number_text": number.text,
                             "number_confidence": _confidence(number.confidence),
-                            "needs_review": "true" if digit.needs_review else "false",
+                            "needs_review": _flag(digit.needs_review),
                             "source": digit.source,
+                            **field,
                         }
                     )
     return rows
@@ -129,6 +148,8 @@ def _number_json(number: NumberResult) -> dict[str, Any]:
     box = number.box
     return {
         "number": number.index,
+        "field": number.field,
+        "valid": number.valid,
         "text": number.text,
         "confidence": round(number.confidence, 6),
         "needs_review": number.needs_review,
@@ -146,6 +167,7 @@ def _page_json(page: PageResult) -> dict[str, Any]:
         "width": page.width,
         "height": page.height,
         "skew_deg": page.skew_deg,
+        **({} if page.alignment is None else {"alignment": asdict(page.alignment)}),
         "numbers": [_number_json(n) for n in page.numbers],
     }
 

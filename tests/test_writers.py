@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from digitscan.errors import OutputNotWritableError, UsageError
-from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
+from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box
 from digitscan.writers import CSV_COLUMNS, check_writable, render_csv, render_json, write_results
 
@@ -36,9 +36,10 @@ def test_csv_has_the_documented_columns_in_order_and_one_row_per_digit() -> None
     assert CSV_COLUMNS[:4] == ["file", "page", "number", "position"]
     assert rows[1] == [
         "sub/a.png", "1", "0", "0", "4", "0.990000", "9", "0.008000", "10", "20", "30", "40", "42", "0.610000", "false",
-        "model",
+        "model", "", "",
     ]  # fmt: skip
-    assert rows[2][4] == "2" and rows[2][-2:] == ["true", "human"]
+    assert CSV_COLUMNS[-4:] == ["needs_review", "source", "field", "valid"]  # field and valid: empty without a template
+    assert rows[2][4] == "2" and rows[2][-4:-2] == ["true", "human"]
     assert len(rows) == 3
 
 
@@ -51,6 +52,8 @@ def test_json_is_one_document_with_metadata_files_pages_numbers_digits_and_failu
     number = document["files"][0]["pages"][0]["numbers"][0]
     assert (number["text"], number["confidence"], number["needs_review"]) == ("42", 0.61, True)
     assert (number["x"], number["y"], number["w"], number["h"]) == (10, 20, 63, 43)
+    assert (number["field"], number["valid"]) == (None, None)
+    assert "alignment" not in document["files"][0]["pages"][0]
     assert set(number["digits"][0]) == {
         "position", "digit", "confidence", "second_digit", "second_confidence", "x", "y", "w", "h", "needs_review",
         "source",
@@ -93,3 +96,44 @@ def test_csv_output_has_its_failure_list_beside_it(tmp_path: Path) -> None:
         ["file", "page", "stage", "error_type", "message"],
         ["bad.png", "", "load", "InputFileError", "cannot read image"],
     ]
+
+
+def _template_run() -> RunResult:
+    digits = (
+        DigitResult(0, 3, 0.99, 8, 0.01, Box(10, 20, 30, 40), True),
+        DigitResult(1, 1, 0.99, 7, 0.01, Box(45, 22, 28, 41), True),
+    )
+    date = NumberResult(0, digits, "date", False, Box(5, 15, 400, 60))
+    empty = NumberResult(1, (), "zip", False, Box(5, 100, 300, 60))
+    alignment = PageAlignment("form", 1.01, 3.5, -2.0, 0.8, 1.0)
+    page = PageResult(1, 800, 600, 0.0, (date, empty), alignment)
+    return RunResult((FileResult("f.png", "png", (page,)),), (), {}, 0.5)
+
+
+def test_template_fields_in_csv_including_an_empty_field() -> None:
+    rows = list(csv.DictReader(io.StringIO(render_csv(_template_run()))))
+    assert [(r["field"], r["valid"], r["digit"], r["needs_review"]) for r in rows] == [
+        ("date", "false", "3", "true"),
+        ("date", "false", "1", "true"),
+        ("zip", "false", "", "true"),  # an empty field still reaches review, with the field's box
+    ]
+    assert (rows[2]["x"], rows[2]["y"], rows[2]["w"], rows[2]["h"]) == ("5", "100", "300", "60")
+
+
+def test_template_fields_and_alignment_in_json() -> None:
+    page = json.loads(render_json(_template_run()))["files"][0]["pages"][0]
+    assert page["alignment"] == {"template": "form", "scale": 1.01, "dx": 3.5, "dy": -2.0, "residual_px": 0.8,
+                                 "matched": 1.0}  # fmt: skip
+    date, empty = page["numbers"]
+    assert (date["field"], date["valid"], date["needs_review"], date["text"]) == ("date", False, True, "31")
+    assert (empty["field"], empty["text"], empty["needs_review"], empty["digits"]) == ("zip", "", True, [])
+
+
+def test_the_run_journal_keeps_fields_validity_and_alignment(tmp_path: Path) -> None:
+    from digitscan.journal import RunJournal
+
+    journal = RunJournal.open(tmp_path / "j.sqlite")
+    result = _template_run().files[0]
+    journal.record([("key", result, [])])
+    assert journal.lookup("key", "f.png") == (result, [])
+    journal.close()

@@ -1,0 +1,283 @@
+"""Cut a registered form's fields and find each field's digits, per the field's kind.
+
+Every field is cut from the deskewed page with its margin, its own printed rules that segmentation would
+mistake or merge with digits are painted over (an underline, a comb's rules, a currency cell's wall; a
+box's frame is left to segmentation's rule removal), the cut is segmented with
+:func:`digitscan.segment.segment_page`, and digit candidates are kept when their centre lies in the field.
+Then, by kind:
+
+* ``digits``: every candidate, left to right, is one number;
+* ``comb`` and ``date`` with ``cells``: one digit per printed cell, its position the cell's index (an empty
+  cell leaves a gap, which fails the length rule);
+* ``amount``: the printed currency sign and separators (commas, points, the closing ``/-``) are dropped.
+
+A field whose ink its digits do not explain (touching digits read as one, a blob segmentation dropped) is
+marked ``doubtful``: all its digits then need review.
+
+Validity (length, pattern, a date that exists, an amount that parses) is checked once the digits are
+classified: :meth:`digitscan.template.FieldSpec.check`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitscan.align import Alignment, align_page, rule_masks
+from digitscan.segment import Box, DigitCandidate, binarise, segment_page
+from digitscan.template import FieldSpec, Template
+
+SEPARATOR_HEIGHT = 0.55  # candidates shorter than this share of the field's median digit are commas, points
+
+
+@dataclass(frozen=True)
+class FieldCut:
+    """The digit candidates of one field: boxes on the original page, positions, and their ink."""
+
+    name: str
+    region: Box  # the field's box on the original page
+    boxes: tuple[Box, ...]
+    positions: tuple[int, ...]  # position of each digit in the field (the cell index in a comb)
+    inks: tuple[np.ndarray, ...]
+    doubtful: bool = False  # ink in the field that was not read (touching digits, a stroke): needs review
+
+
+@dataclass(frozen=True)
+class FormReading:
+    """One page read against a template: its registration and its fields in template order."""
+
+    alignment: Alignment
+    fields: tuple[FieldCut, ...]
+
+
+def _centre(box: Box) -> tuple[float, float]:
+    return box.x + box.w / 2, box.y + box.h / 2
+
+
+def _in_cells(
+    spec: FieldSpec, left: float, width: float, found: list[tuple[Box, DigitCandidate]]
+) -> list[tuple[int, int]]:
+    """One candidate per comb cell (the one with most ink): (candidate index, cell index), left to right."""
+    cells = spec.cells or 1
+    best: dict[int, tuple[float, int]] = {}
+    for i, (box, candidate) in enumerate(found):
+        cell = int(np.clip((_centre(box)[0] - left) // (width / cells), 0, cells - 1))
+        ink = float(candidate.ink.sum())
+        if cell not in best or ink > best[cell][0]:
+            best[cell] = (ink, i)
+    return [(best[cell][1], cell) for cell in sorted(best)]
+
+
+def _dash_after(
+    binary: np.ndarray, origin: tuple[int, int], found: list[tuple[Box, DigitCandidate]], box_w: float, box_h: float
+) -> bool:
+    """Whether a dash (the '-' of a closing '/-') lies right of the last candidate, at mid height.
+
+    ``binary`` is the field's cut, whose top-left corner is ``origin`` on the page.
+    """
+    horizontal, vertical = rule_masks(binary, round(0.5 * box_w), round(0.5 * box_h))
+    ink = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))
+    heights = [box.h for box, _ in found]
+    median = float(np.median(heights))
+    top = float(np.median([box.y for box, _ in found])) - origin[1]
+    last_cx = _centre(found[-1][0])[0] - origin[0]
+    count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    for x, y, w, h, area in stats[1:count]:
+        if area < 10 or h > 0.4 * median or w < 0.35 * median or w < 1.8 * h:
+            continue
+        cy = y + h / 2
+        if x + w / 2 > last_cx and top < cy < top + median:
+            return True
+    return False
+
+
+def _amount(
+    spec: FieldSpec,
+    box: tuple[float, float, float, float],
+    found: list[tuple[Box, DigitCandidate]],
+    binary: np.ndarray,
+    origin: tuple[int, int],
+) -> list[int]:
+    """Indices of the candidates that are digits of an amount.
+
+    Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
+    zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
+    the '/' of a closing '/-' (the last candidate, when it towers over the digits, leans like a slash
+    while taller than them, or has a dash after it).
+    """
+    x, _, w, h = box
+    keep = list(range(len(found)))
+    if keep and spec.currency and _centre(found[0][0])[0] < x + spec.currency * w:
+        keep = keep[1:]
+    if not keep:
+        return []
+    median = float(np.median([found[i][0].h for i in keep]))
+    top = float(np.median([found[i][0].y for i in keep]))
+    # separators are short, or hang from the middle of the line down (a comma's top is below the digits')
+    keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median]
+    if len(keep) > 1:
+        last = found[keep[-1]]
+        median = float(np.median([found[i][0].h for i in keep[:-1]]))
+        tall = last[0].h >= 1.4 * median  # a closing '/' (or '/-' in one stroke) towers over the digits
+        if (
+            tall
+            or _leans_like_a_slash(last[1].ink, last[0].h / median)
+            or _dash_after(binary, origin, [found[i] for i in keep], w, h)
+        ):
+            keep = keep[:-1]
+    return keep
+
+
+def _leans_like_a_slash(ink: np.ndarray, height_ratio: float) -> bool:
+    """A stroke taller than the digits that leans right like '/' (shear of its ink below -0.3)."""
+    moments = cv2.moments(ink.astype(np.float32))
+    return bool(moments["mu02"] and moments["mu11"] / moments["mu02"] <= -0.3 and height_ratio >= 1.15)
+
+
+def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:
+    """The field's own printed rules in its cut (dilated a little), to be painted over with paper.
+
+    Digits touching an underline or a frame make one component with it, which hides them (and the text
+    height) from segmentation, and a comb wall beside a '1' is easily taken for it. Since the field's
+    geometry is known, its rules are removed before segmenting: an underline; a comb's rules (its vertical
+    ones only near its edges and walls: a '1' may be as tall as a cell); the wall of a currency sign's cell.
+    A box's own frame is left to segmentation, which removes it whole.
+    """
+    horizontal, vertical = rule_masks(binary, round(0.5 * w), round(0.6 * h))
+    if spec.frame and spec.cells:
+        cell = w / spec.cells
+        band = max(3, round(0.12 * cell))
+        near = np.zeros_like(vertical)
+        for i in range(spec.cells + 1):
+            centre = round(left + i * cell)
+            near[:, max(0, centre - band) : max(0, centre + band + 1)] = 255
+        vertical = cv2.bitwise_and(vertical, near)
+    elif spec.currency:  # the wall closing a currency sign's cell, near the zone's end
+        vertical = rule_masks(binary, binary.shape[1] + 1, round(0.8 * h))[1]
+        vertical[:, : max(0, round(left + 0.5 * spec.currency * w))] = 0
+        vertical[:, round(left + 1.6 * spec.currency * w) :] = 0
+        horizontal = np.zeros_like(horizontal)
+    else:
+        vertical = np.zeros_like(vertical)
+        if spec.frame:
+            horizontal = np.zeros_like(horizontal)
+    rules = cv2.bitwise_or(horizontal, vertical)
+    return cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+
+
+def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> FieldCut:
+    """Segment one field of a registered page and select its digits by the field's kind."""
+    x, y, w, h = alignment.field_box(spec.name)
+    if spec.margin is None:
+        left = top = right = bottom = max(4.0, 0.08 * h)
+    else:
+        left, right = spec.margin[0] * alignment.scale_x, spec.margin[2] * alignment.scale_x
+        top, bottom = spec.margin[1] * alignment.scale_y, spec.margin[3] * alignment.scale_y
+    height, width = deskewed.shape
+    x0, y0 = max(0, round(x - left)), max(0, round(y - top))
+    x1, y1 = min(width, round(x + w + right)), min(height, round(y + h + bottom))
+    region = alignment.to_original(Box(round(x), round(y), max(1, round(w)), max(1, round(h))), deskewed.shape)
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return FieldCut(spec.name, region, (), (), ())
+    crop = deskewed[y0:y1, x0:x1].copy()
+    paper = int(np.percentile(crop, 90))
+    binary = binarise(crop).binary
+    painted = _printed_rules(binary, spec, x - x0, w, h)
+    crop[painted > 0] = paper
+    binary = cv2.bitwise_and(binary, cv2.bitwise_not(painted))
+    # Segmentation takes components taller than half the image for rules: give the cut paper around it.
+    pad = y1 - y0
+    padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
+    segmentation = segment_page(padded)
+    found = []
+    for number in segmentation.numbers:
+        for candidate in number.digits:
+            box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
+            cx, cy = _centre(box)
+            is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
+            # Digits may overflow the box (the cut's margin), but their centre stays clear of its sides,
+            # unlike what is left of a frame's side or a neighbour's bar code.
+            inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            if spec.cells:  # a comb's digits sit in its cells, whatever is printed above them
+                inside = inside and y - 0.25 * h <= cy <= y + h
+            if inside and not is_frame:
+                found.append((box, candidate))
+    found.sort(key=lambda item: item[0].x)
+    if spec.cells:
+        chosen = _in_cells(spec, x, w, found)
+        keep, positions = [i for i, _ in chosen], [cell for _, cell in chosen]
+    else:
+        if spec.kind == "amount":
+            keep = _amount(spec, (x, y, w, h), found, binary, (x0, y0))
+        else:
+            keep = list(range(len(found)))
+        positions = list(range(len(keep)))
+    doubtful = _doubtful(spec, (x, y, w, h), found, keep, binary, (x0, y0))
+    return FieldCut(
+        spec.name,
+        region,
+        tuple(alignment.to_original(found[i][0], deskewed.shape) for i in keep),
+        tuple(positions),
+        tuple(found[i][1].ink for i in keep),
+        doubtful,
+    )
+
+
+def _doubtful(
+    spec: FieldSpec,
+    box: tuple[float, float, float, float],
+    found: list[tuple[Box, DigitCandidate]],
+    keep: list[int],
+    binary: np.ndarray,
+    origin: tuple[int, int],
+) -> bool:
+    """Whether the field holds ink its digits do not explain, so that a confident reading may still be wrong.
+
+    Two signs: a kept digit much wider than the others (digits touching, read as one), and a blob of
+    digit height that segmentation dropped (touching digits too wide to pass for one digit, a scribble).
+    ``binary`` is the field's cut after its own rules were painted over; ``origin`` its place on the page.
+    """
+    if not keep:
+        return False
+    x, y, w, h = box
+    widths = [found[i][0].w for i in keep]
+    median_h = float(np.median([found[i][0].h for i in keep]))
+    if len(keep) > 1 and max(widths) >= 1.6 * float(np.median(widths)) and max(widths) >= 0.9 * median_h:
+        return True
+    horizontal, vertical = rule_masks(binary, round(0.4 * w), round(0.6 * h))
+    ink = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))
+    taken = np.zeros_like(ink)
+    for candidate, _ in found:  # everything segmentation offered, kept or dropped as a separator
+        cx0, cy0 = candidate.x - origin[0], candidate.y - origin[1]
+        taken[max(0, cy0) : max(0, cy0 + candidate.h), max(0, cx0) : max(0, cx0 + candidate.w)] = 255
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    left, right = x - origin[0] + 0.1 * h + spec.currency * w, x - origin[0] + w - 0.1 * h
+    top, bottom = y - origin[1], y - origin[1] + h
+    for label in range(1, count):
+        bx, by, bw, bh, _ = stats[label]
+        cx, cy = centroids[label]
+        if bh < 0.6 * median_h or bw >= 2.5 * bh or not (left <= cx <= right and top <= cy <= bottom):
+            continue  # small, a dash, or outside the field
+        if not taken[by : by + bh, bx : bx + bw].any():
+            return True
+    return False
+
+
+def read_form(gray: np.ndarray, template: Template) -> FormReading:
+    """Register a page to ``template`` and cut every field (raises TemplateMismatchError when it does not fit)."""
+    alignment, deskewed = align_page(gray, template)
+    return FormReading(alignment, tuple(cut_field(spec, deskewed, alignment) for spec in template.fields))
+
+
+def draw_fields(gray: np.ndarray, reading: FormReading) -> np.ndarray:
+    """A colour copy of the page with each field's region and digit boxes drawn (for checking a template)."""
+    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
+    for cut in reading.fields:
+        r = cut.region
+        cv2.rectangle(image, (r.x, r.y), (r.right, r.bottom), (0, 160, 0), 2)
+        cv2.putText(image, cut.name, (r.x, max(12, r.y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 120, 0), 2)
+        for b in cut.boxes:
+            cv2.rectangle(image, (b.x, b.y), (b.right, b.bottom), (0, 0, 255), 1)
+    return image

@@ -1,0 +1,210 @@
+"""Templates: schema validation, field rules, registration under known transforms, fields cut, drafts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from digitscan.align import align_page
+from digitscan.draft import draft_template, render_template
+from digitscan.errors import TemplateMismatchError
+from digitscan.fields import read_form
+from digitscan.mnist import MnistData
+from digitscan.segment import Box
+from digitscan.synth_forms import PageTransform, field_truth, render_layout, render_synth_form, transform_page
+from digitscan.template import TemplateError, load_template, parse_date, parse_template
+
+from .conftest import REPO
+
+TEMPLATES = REPO / "templates"
+
+
+def _document(**changes: Any) -> dict[str, Any]:
+    document: dict[str, Any] = {
+        "name": "t",
+        "page": {"width": 1000, "height": 800},
+        "fields": [{"name": "zip", "kind": "comb", "box": [100, 100, 500, 100], "cells": 5, "pattern": "[0-9]{5}"}],
+    }
+    document.update(changes)
+    return document
+
+
+def _field(**entries: Any) -> dict[str, Any]:
+    return _document(fields=[{"name": "f", "box": [10, 10, 100, 50], "frame": True, **entries}])
+
+
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        ([], "must be a mapping"),
+        (_document(name=""), "needs a name"),
+        (_document(page={"width": 100}), "page: {width: W, height: H}"),
+        (_document(fields=[]), "non-empty list of fields"),
+        (_document(colour="red"), "unknown key(s) colour"),
+        (_field(kind="words"), "kind must be one of digits, comb, amount, date"),
+        (_field(box=[10, 10, 100]), "box: must be a list of 4 numbers"),
+        (_field(box=[950, 10, 100, 50]), "must have a positive size and lie on the 1000x800 page"),
+        (_field(kind="comb"), "a comb field needs cells"),
+        (_field(kind="date", format="DD/MM/YY"), "format must be one of DDMMYYYY"),
+        (_field(kind="date", cells=6), "a DDMMYYYY date has 8 cells, not 6"),
+        (_field(length=[5, 2]), "length must be a positive whole number or [min, max]"),
+        (_field(pattern="[0-9"), "is not a valid regular expression"),
+        (_field(currency=0.1), "currency is only for kind: amount"),
+        (_field(kind="date", years=[2030, 2000]), "years must be [first, last]"),
+        (_field(frame="yes"), "frame must be true or false"),
+        (_document(fields=[{"name": "a", "box": [1, 1, 10, 10]}]), "nothing to align on"),
+        (_document(fields=[_field()["fields"][0], _field()["fields"][0]]), "names must be unique: f repeated"),
+        (_document(align={"scale": [1.1, 1.2]}), "must hold 1.0"),
+        (_document(align={"lines": [[0, 0, 10, 10]]}), "must be horizontal or vertical"),
+    ],
+)
+def test_schema_errors_name_the_problem(document: Any, message: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        parse_template(document, "form.yaml")
+    assert message in str(caught.value)
+    assert str(caught.value).startswith("template form.yaml:")
+
+
+def test_template_files_errors_are_usage_errors(tmp_path: Path) -> None:
+    bad_yaml = tmp_path / "form.yaml"
+    bad_yaml.write_text("name: [unclosed\n")
+    with pytest.raises(TemplateError, match="not valid YAML"):
+        load_template(bad_yaml)
+    with pytest.raises(TemplateError, match=r"must end in \.yaml, \.yml or \.json"):
+        load_template(tmp_path / "form.txt")
+    with pytest.raises(TemplateError, match=r"does not exist \(shipped templates, usable by name: .*nist-hsf"):
+        load_template(tmp_path / "missing.json")
+    (tmp_path / "folder.yaml").mkdir()
+    with pytest.raises(TemplateError, match="cannot be read"):
+        load_template(tmp_path / "folder.yaml")
+    assert load_template(Path("cts2010-cheque")).name == "cts2010-cheque"  # a shipped template by name
+    assert TemplateError("x").exit_code == 2
+
+
+def test_json_and_yaml_templates_are_the_same_template(tmp_path: Path) -> None:
+    (tmp_path / "a.json").write_text(json.dumps(_document()))
+    import yaml
+
+    (tmp_path / "a.yaml").write_text(yaml.safe_dump(_document()))
+    from_json, from_yaml = load_template(tmp_path / "a.json"), load_template(tmp_path / "a.yaml")
+    assert from_json == from_yaml
+    assert from_json.field("zip").length == (5, 5)
+    changed = parse_template(_document(align={"max_residual": 3}))
+    assert changed.sha256 != from_json.sha256  # the journal key changes with the template
+
+
+@pytest.mark.parametrize("path", sorted(TEMPLATES.glob("*.yaml")), ids=lambda p: p.name)
+def test_shipped_templates_load(path: Path) -> None:
+    template = load_template(path)
+    assert template.fields
+
+
+def test_field_rules() -> None:
+    template = parse_template(
+        _document(
+            fields=[
+                {"name": "date", "kind": "date", "box": [10, 10, 400, 50], "years": [2000, 2030]},
+                {"name": "zip", "kind": "comb", "box": [10, 100, 300, 50], "cells": 5, "pattern": "[0-9]{5}"},
+                {"name": "amount", "kind": "amount", "box": [10, 200, 300, 50], "frame": True},
+                {"name": "note", "box": [10, 300, 300, 50], "frame": True, "length": [2, 4], "required": False},
+            ]
+        )
+    )
+    date, zip_code, amount, note = template.fields
+    assert date.check("29022016") and not date.check("31022016") and not date.check("29022015")
+    assert not date.check("1502201") and not date.check("")  # too short, or empty and required
+    assert not date.check("08011201")  # it exists, but not in the form's years
+    assert parse_date("150316", "DDMMYY") is not None and parse_date("20161302", "YYYYMMDD") is None
+    assert zip_code.check("02139") and not zip_code.check("2139")
+    assert amount.check("8800000") and not amount.check("0880") and not amount.check("0")
+    assert note.check("") and note.check("123") and not note.check("12345")
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        PageTransform(),
+        PageTransform(scale=1.05, dx=25, dy=-18),
+        PageTransform(scale=0.93, dx=-30, dy=12, rotate_deg=4.0),
+        PageTransform(scale=1.0, dx=0, dy=40, rotate_deg=-6.0),
+    ],
+    ids=["identity", "bigger-shifted", "smaller-rotated", "rotated-down"],
+)
+@pytest.mark.parametrize("layout", ["synth-form", "synth-cheque"])
+def test_registration_recovers_known_transforms_and_cuts_every_digit(
+    mnist: MnistData, layout: str, transform: PageTransform
+) -> None:
+    rng = np.random.default_rng(11)
+    page, names = render_layout(layout, rng, mnist)
+    page = transform_page(page, transform)
+    gray = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    template = load_template(TEMPLATES / f"{layout}.yaml")
+    reading = read_form(gray, template)
+    alignment = reading.alignment
+    assert alignment.residual_px < 2.0
+    assert alignment.matched >= 0.8  # the page border may be pushed off the page
+    assert alignment.scale_x == pytest.approx(transform.scale, abs=0.01)
+    assert alignment.scale_y == pytest.approx(transform.scale, abs=0.01)
+    truth = field_truth(page, names)
+    for cut in reading.fields:
+        text, _ = truth[cut.name]
+        truth_boxes = [d.box for n in page.numbers if n.text == text for d in n.digits]
+        assert len(cut.boxes) == len(text), cut.name
+        for box in cut.boxes:  # each digit cut is one of the field's truth digits
+            assert max(box.iou(t) for t in truth_boxes) >= 0.5, cut.name
+
+
+def test_a_page_of_another_form_or_a_blank_page_fails_registration(mnist: MnistData) -> None:
+    rng = np.random.default_rng(3)
+    form, _ = render_layout("synth-form", rng, mnist)
+    gray = cv2.cvtColor(form.image, cv2.COLOR_RGB2GRAY)
+    with pytest.raises(TemplateMismatchError, match="expects 2200x1000"):
+        align_page(gray, load_template(TEMPLATES / "synth-cheque.yaml"))
+    blank = np.full((2600, 2000), 235, np.uint8)
+    with pytest.raises(TemplateMismatchError, match=r"does not (look like|match) template 'synth-form'"):
+        align_page(blank, load_template(TEMPLATES / "synth-form.yaml"))
+    # the right shape, but the cheque's frames are not where synth-form's are
+    cheque, _ = render_layout("synth-cheque", rng, mnist)
+    stretched = cv2.resize(cv2.cvtColor(cheque.image, cv2.COLOR_RGB2GRAY), (2000, 2600))
+    with pytest.raises(TemplateMismatchError):
+        align_page(stretched, load_template(TEMPLATES / "synth-form.yaml"))
+
+
+def test_draft_on_a_blank_form_proposes_its_boxes_and_combs(mnist: MnistData, tmp_path: Path) -> None:
+    page, _ = render_synth_form(np.random.default_rng(5), mnist, blank=True)
+    document = draft_template(cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY), "drafted")
+    proposals = [(Box(*f["box"]), f) for f in document["fields"]]
+    template = load_template(TEMPLATES / "synth-form.yaml")
+    for spec in template.fields:
+        if not spec.frame:
+            continue
+        real = Box(*(round(v) for v in spec.box))
+        best = max(proposals, key=lambda p: p[0].iou(real))
+        assert best[0].iou(real) >= 0.9, spec.name
+        assert best[1].get("cells") == spec.cells, spec.name  # combs with their cell count, frames without
+    underline = Box(*(round(v) for v in template.field("phone").box))
+    assert any(box.iou(underline) > 0.4 and not f["frame"] for box, f in proposals)
+    for suffix in (".yaml", ".json"):  # what draft writes is a valid template
+        path = tmp_path / f"drafted{suffix}"
+        path.write_text(render_template(document, suffix))
+        assert len(load_template(path).fields) == len(document["fields"])
+
+
+@given(st.text(alphabet="0123456789", min_size=8, max_size=8))
+def test_a_date_field_is_valid_exactly_when_the_calendar_has_that_day(text: str) -> None:
+    from datetime import date
+
+    spec = parse_template(_document(fields=[{"name": "d", "kind": "date", "box": [10, 10, 400, 50]}])).fields[0]
+    day, month, year = int(text[:2]), int(text[2:4]), int(text[4:])
+    try:
+        exists = 1900 <= date(year, month, day).year <= 2099
+    except ValueError:
+        exists = False
+    assert spec.check(text) == exists

@@ -1,0 +1,160 @@
+"""Runs with --template: field and valid in CSV and JSON, page failures on mismatch, validity, journal, draft CLI,
+and the measurements on the real scans (skipped when ../shared/data/real is absent)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from digitscan.cli import app
+from digitscan.mnist import MnistData
+from digitscan.pipeline import ProcessOptions, process
+from digitscan.synth_forms import PageTransform, render_synth_form, transform_page, write_form_pages
+
+from .conftest import REPO
+
+runner = CliRunner()
+TEMPLATES = REPO / "templates"
+REAL = REPO.parent / "shared" / "data" / "real"
+
+
+@pytest.fixture(scope="module")
+def cheques(tmp_path_factory: pytest.TempPathFactory, mnist: MnistData) -> Path:
+    """Two synthetic cheques (shifted and scaled) and a blank page of the cheque's size."""
+    folder = tmp_path_factory.mktemp("cheques")
+    write_form_pages(folder, "synth-cheque", 2, seed=4, digits=mnist)
+    Image.fromarray(np.full((1000, 2200), 238, np.uint8)).save(folder / "blank.png")
+    return folder
+
+
+def test_cli_run_with_a_template_writes_field_and_valid_and_fails_the_page_that_does_not_match(
+    cheques: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "r.csv"
+    result = runner.invoke(
+        app, ["process", str(cheques), "--out", str(out), "--template", str(TEMPLATES / "synth-cheque.yaml")]
+    )
+    assert result.exit_code == 1, result.output  # the blank page failed; the cheques beside it were read
+    with out.open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert list(rows[0])[-4:] == ["needs_review", "source", "field", "valid"]
+    truth = json.loads((cheques / "truth.json").read_text())
+    for name, fields in truth.items():
+        mine = [r for r in rows if r["file"] == name]
+        assert {r["field"] for r in mine} == {"date", "amount", "reference"}
+        assert all(r["valid"] in ("true", "false") for r in mine)
+        for field, expected in fields.items():
+            cells = [r for r in mine if r["field"] == field]
+            assert len(cells) == len(expected["digits"])  # one row per digit, every digit found
+            assert {r["number"] for r in cells} == {cells[0]["number"]}
+    with out.with_name("r.failures.csv").open() as stream:
+        failures = list(csv.DictReader(stream))
+    assert [(f["file"], f["page"], f["stage"], f["error_type"]) for f in failures] == [
+        ("blank.png", "1", "align", "TemplateMismatchError")
+    ]
+    assert "synth-cheque" in failures[0]["message"]
+
+
+def test_json_carries_field_valid_and_the_registration(cheques: Path, tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    args = ["process", str(cheques), "--out", str(out), "--template", str(TEMPLATES / "synth-cheque.yaml")]
+    assert runner.invoke(app, args).exit_code == 1
+    document = json.loads(out.read_text())
+    assert document["digitscan"]["template"]["name"] == "synth-cheque"
+    page = next(f for f in document["files"] if f["file"] == "synth-cheque_001.png")["pages"][0]
+    assert page["alignment"]["template"] == "synth-cheque"
+    assert page["alignment"]["residual_px"] < 2
+    assert [n["field"] for n in page["numbers"]] == ["date", "amount", "reference"]
+    assert all(isinstance(n["valid"], bool) for n in page["numbers"])
+    # a rerun takes every file from the journal; a changed template reads them all again
+    assert runner.invoke(app, args).exit_code == 1
+    assert json.loads(out.read_text())["digitscan"]["files_from_journal"] == 3
+    changed = tmp_path / "changed.yaml"
+    changed.write_text((TEMPLATES / "synth-cheque.yaml").read_text().replace("length: [3, 5]", "length: [3, 6]"))
+    assert runner.invoke(app, [*args[:-1], str(changed)]).exit_code == 1
+    assert json.loads(out.read_text())["digitscan"]["files_from_journal"] == 0
+
+
+def test_an_impossible_date_is_invalid_and_needs_review_even_when_confident(
+    mnist: MnistData, tmp_path: Path, classifier: object
+) -> None:
+    page, _ = render_synth_form(np.random.default_rng(9), mnist, values={"date": "31022016", "zip": "02139"})
+    page = transform_page(page, PageTransform(scale=0.97, dx=10, dy=-5))
+    Image.fromarray(cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)).save(tmp_path / "form.png")
+    run = process(
+        [tmp_path / "form.png"], ProcessOptions(template=TEMPLATES / "synth-form.yaml"), classifier=classifier
+    )  # type: ignore[arg-type]
+    assert not run.failures
+    fields = {n.field: n for n in run.files[0].pages[0].numbers}
+    date = fields["date"]
+    assert date.text == "31022016"
+    assert date.valid is False and date.needs_review
+    assert all(d.needs_review for d in date.digits)
+    assert [d.position for d in date.digits] == list(range(8))  # comb cells as positions
+    assert fields["zip"].text == "02139" and fields["zip"].valid is True
+
+
+def test_an_unreadable_template_is_a_usage_error_before_any_work(tmp_path: Path) -> None:
+    bad = tmp_path / "form.yaml"
+    bad.write_text("name: x\npage: {width: 10}\nfields: []\n")
+    result = runner.invoke(
+        app, ["process", str(REPO / "samples"), "--out", str(tmp_path / "r.csv"), "--template", str(bad)]
+    )
+    assert result.exit_code == 2
+    assert "page: {width: W, height: H}" in result.output
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_template_draft_cli(mnist: MnistData, tmp_path: Path) -> None:
+    pages = tmp_path / "pages"
+    write_form_pages(pages, "synth-cheque", 2, seed=6, digits=mnist, transform=PageTransform())
+    example, other = pages / "synth-cheque_001.png", pages / "synth-cheque_002.png"
+    out = tmp_path / "form.yaml"
+    result = runner.invoke(app, ["template", "draft", str(example), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert '"kind": "comb"' in text and '"cells": 8' in text
+    assert runner.invoke(app, ["template", "draft", str(example), "--out", str(out)]).exit_code == 5  # exists
+    assert runner.invoke(app, ["template", "draft", str(example), "--out", "f.txt"]).exit_code == 2
+    result = runner.invoke(app, ["process", str(other), "--out", str(tmp_path / "r.csv"), "--template", str(out)])
+    assert result.exit_code == 0, result.output  # the drafted template reads another page of the form
+
+
+def _real(folder: str) -> Path:
+    path = REAL / folder
+    if not path.is_dir():
+        pytest.skip(f"{path} not found: the real scans are evaluation data kept outside the repository")
+    return path
+
+
+@pytest.mark.slow
+def test_nist_hsf_page_with_its_template(classifier: object) -> None:
+    from benchmarks.templates import nist_hsf
+
+    right, total, exact, fields, failures = nist_hsf(_real("form_nist_hsf"), classifier)  # type: ignore[arg-type]
+    assert not failures
+    assert (total, fields) == (130, 28)
+    assert right / total >= 0.95
+    assert exact / fields >= 0.85
+
+
+@pytest.mark.slow
+def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
+    from benchmarks.templates import idrbt_cheques
+
+    stats = idrbt_cheques(_real("cheques_idrbt"), classifier)  # type: ignore[arg-type]
+    assert set(stats) == {"amount", "date_ddmmyyyy"}
+    # Floors under the figures measured with the 10-class model (README), not the issue's 90% target,
+    # which these scans do not reach yet: amounts 12/28 and dates 23/28 exact, 19 of 21 wrong ones flagged.
+    floors = {"amount": 10, "date_ddmmyyyy": 21}
+    for field, (total, exact, wrong, flagged) in stats.items():
+        assert total == 28
+        assert exact >= floors[field], (field, stats)
+        assert flagged >= wrong - 2, (field, stats)  # nearly every wrong field is flagged
