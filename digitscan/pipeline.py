@@ -116,6 +116,17 @@ class FileWork:
 FileReader = Callable[[int, InputFile, int], FileWork]
 
 
+def _digit_work(box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True) -> DigitWork:
+    """A candidate for the classifier: its ink, then (``touching``) the parts of each way to cut it, go to
+    ``inks``; the returned work holds the box and the part boxes of each cut."""
+    inks.append(ink)
+    cuts = candidate_cuts(ink) if touching else []
+    width = ink.shape[1]
+    for cut in cuts:
+        inks += [ink[:, start:end] for start, end in cut]
+    return DigitWork(box, tuple(tuple(part_box(box, width, start, end) for start, end in cut) for cut in cuts))
+
+
 def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
     """Register a page to the template and cut its fields (raises TemplateMismatchError)."""
     from digitscan.fields import read_form
@@ -123,13 +134,17 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
     reading = read_form(image, template)
     a = reading.alignment
     height, width = image.shape
-    inks = [ink for cut in reading.fields for ink in cut.inks]
+    inks: list[np.ndarray] = []
+    numbers = []
+    for cut, spec in zip(reading.fields, template.fields, strict=True):
+        touching = spec.cells is None  # a comb holds one digit per cell: never cut into touching digits
+        numbers.append(tuple(_digit_work(b, ink, inks, touching) for b, ink in zip(cut.boxes, cut.inks, strict=True)))
     return PageWork(
         page_number,
         width,
         height,
         a.skew_deg,
-        tuple(tuple(DigitWork(box) for box in cut.boxes) for cut in reading.fields),
+        tuple(numbers),
         normalize_many(inks),
         tuple(FieldWork(cut.name, cut.region, cut.positions, cut.doubtful) for cut in reading.fields),
         PageAlignment(
@@ -173,13 +188,7 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
             for number in segmentation.numbers:
                 digits = []
                 for digit in number.digits:
-                    inks.append(digit.ink)
-                    cuts = candidate_cuts(digit.ink)
-                    width = digit.ink.shape[1]
-                    for cut in cuts:
-                        inks += [digit.ink[:, start:end] for start, end in cut]
-                    parts = tuple(tuple(part_box(digit.box, width, start, end) for start, end in cut) for cut in cuts)
-                    digits.append(DigitWork(digit.box, parts))
+                    digits.append(_digit_work(digit.box, digit.ink, inks))
                 numbers.append(tuple(digits))
             height, width = page.image.shape
             work = PageWork(page.number, width, height, segmentation.skew_deg, tuple(numbers), normalize_many(inks))
@@ -341,6 +350,11 @@ class _Run:
             for number_index, candidates in enumerate(page.numbers):
                 form_field = page.fields[number_index] if page.fields is not None else None
                 positions = range(len(candidates)) if form_field is None else form_field.positions  # comb: cell
+                comb = (
+                    form_field is not None
+                    and self.template is not None
+                    and bool(self.template.field(form_field.name).cells)
+                )
                 digits: list[DigitResult] = []
                 for position, candidate in zip(positions, candidates, strict=True):
                     whole, cursor = cursor, cursor + 1
@@ -362,7 +376,7 @@ class _Run:
                         confidence = float(predictions.confidence[i])
                         digits.append(
                             DigitResult(
-                                position=len(digits) if form_field is None else position,
+                                position=position if comb else len(digits),
                                 digit=int(predictions.digit[i]),
                                 confidence=confidence,
                                 second_digit=int(predictions.second_digit[i]),
