@@ -151,10 +151,10 @@ def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
 
     stats = idrbt_cheques(_real("cheques_idrbt"), classifier)  # type: ignore[arg-type]
     assert set(stats) == {"amount", "date_ddmmyyyy"}
-    # Floors under the figures measured with the 10-class model (README), not the 90% target,
-    # which these scans do not reach yet: amounts 12/28 and dates 23/28 exact, 19 of 21 wrong ones flagged.
-    floors = {"amount": 10, "date_ddmmyyyy": 21}
+    # Floors under the figures measured with the 11-class model (README), not the 90% target,
+    # which these scans do not reach yet: amounts 13/28 and dates 23/28 exact, 19 of 20 wrong ones flagged.
+    floors = {"amount": 11, "date_ddmmyyyy": 21}
     for field, (total, exact, wrong, flagged) in stats.items():
         assert total == 28
         assert exact >= floors[field], (field, stats)
-        assert flagged >= wrong - 2, (field, stats)  # nearly every wrong field is flagged
+        assert flagged >= wrong - 1, (field, stats)  # every wrong field is flagged but a mislabelled one
