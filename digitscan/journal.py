@@ -20,9 +20,9 @@ from typing import Any
 from digitscan.discover import InputFile
 from digitscan.errors import OutputNotWritableError
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult
-from digitscan.segment import Box
+from digitscan.segment import Box, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: pages keep their skew confidence and fields
 
 
 def journal_path(out: Path) -> Path:
@@ -53,6 +53,10 @@ def _box(digit: DigitResult) -> list[Any]:
     return [digit.box.x, digit.box.y, digit.box.w, digit.box.h, digit.needs_review]
 
 
+def _box_list(box: Box) -> list[int]:
+    return [box.x, box.y, box.w, box.h]
+
+
 def _encode(result: FileResult, failures: list[Failure]) -> str:
     pages = [
         {
@@ -60,6 +64,8 @@ def _encode(result: FileResult, failures: list[Failure]) -> str:
             "width": p.width,
             "height": p.height,
             "skew_deg": p.skew_deg,
+            "skew_confidence": p.skew_confidence,
+            "fields": [[_box_list(f.box), [_box_list(c) for c in f.cells]] for f in p.fields],
             "numbers": [
                 {
                     "index": n.index,
@@ -95,6 +101,8 @@ def _decode(name: str, text: str) -> tuple[FileResult, list[Failure]]:
                 )
                 for n in p["numbers"]
             ),
+            p.get("skew_confidence", 0.0),
+            tuple(Field(Box(*box), tuple(Box(*c) for c in cells)) for box, cells in p.get("fields", [])),
         )
         for p in data["pages"]
     )

@@ -34,7 +34,7 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
-from digitscan.segment import Box, segment_page
+from digitscan.segment import Box, Field, segment_page
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ class PageWork:
     skew_deg: float
     numbers: tuple[tuple[Box, ...], ...]
     crops: np.ndarray  # (digits on the page, 28, 28), in number then position order
+    skew_confidence: float = 0.0
+    fields: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,18 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int) -> FileWork:
             inks = [digit.ink for number in segmentation.numbers for digit in number.digits]
             height, width = page.image.shape
             boxes = tuple(tuple(d.box for d in number.digits) for number in segmentation.numbers)
-            pages.append(PageWork(page.number, width, height, segmentation.skew_deg, boxes, normalize_many(inks)))
+            pages.append(
+                PageWork(
+                    page.number,
+                    width,
+                    height,
+                    segmentation.skew_deg,
+                    boxes,
+                    normalize_many(inks),
+                    segmentation.skew_confidence,
+                    segmentation.fields,
+                )
+            )
     except InputFileError as exc:
         fail(exc.page, "load", exc)
     except Exception as exc:  # a decoder bug on one file must not end a night's run
@@ -277,7 +290,9 @@ class _Run:
                     )
                     cursor += 1
                 numbers.append(NumberResult(number_index, tuple(digits)))
-            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers))
+            result = PageResult(
+                page.page, page.width, page.height, page.skew_deg, tuple(numbers), page.skew_confidence, page.fields
+            )
             self.pages.setdefault(file_index, []).append(result)
         self.pending.clear()
         self.pending_crops = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitscan.segment import Box
+from digitscan.segment import Box, Field
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class PageResult:
     height: int
     skew_deg: float
     numbers: tuple[NumberResult, ...]
+    skew_confidence: float = 0.0  # how sure the deskew is, 0 (blank page: no skew measured) to 1
+    fields: tuple[Field, ...] = ()  # the printed combs and boxes found on the page
 
 
 @dataclass(frozen=True)

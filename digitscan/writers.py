@@ -17,6 +17,7 @@ from typing import Any
 
 from digitscan.errors import OutputNotWritableError, UsageError
 from digitscan.results import DigitResult, NumberResult, PageResult, RunResult
+from digitscan.segment import Box
 
 CSV_COLUMNS = [
     "file",
@@ -34,6 +35,8 @@ CSV_COLUMNS = [
     "number_text",
     "number_confidence",
     "needs_review",
+    "skew_deg",
+    "skew_confidence",
 ]
 FORMATS = {".csv": "csv", ".json": "json"}
 STDOUT = Path("-")
@@ -93,6 +96,8 @@ def digit_rows(run: RunResult) -> list[dict[str, Any]]:
                             "number_text": number.text,
                             "number_confidence": _confidence(number.confidence),
                             "needs_review": "true" if digit.needs_review else "false",
+                            "skew_deg": page.skew_deg,
+                            "skew_confidence": page.skew_confidence,
                         }
                     )
     return rows
@@ -137,12 +142,18 @@ def _number_json(number: NumberResult) -> dict[str, Any]:
     }
 
 
+def _box_json(box: Box) -> dict[str, int]:
+    return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
+
+
 def _page_json(page: PageResult) -> dict[str, Any]:
     return {
         "page": page.page,
         "width": page.width,
         "height": page.height,
         "skew_deg": page.skew_deg,
+        "skew_confidence": page.skew_confidence,
+        "fields": [{**_box_json(f.box), "cells": [[c.x, c.y, c.w, c.h] for c in f.cells]} for f in page.fields],
         "numbers": [_number_json(n) for n in page.numbers],
     }
 
