@@ -139,7 +139,7 @@ def binarise(gray: np.ndarray) -> _Binarised:
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel)))
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
     flat = cv2.divide(gray, np.maximum(background, 1, out=background), scale=255)
-    ink = cv2.subtract(np.full_like(flat, 255), flat)
+    ink = cv2.bitwise_not(flat)  # 255 - flat
     threshold, binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
         _, binary = cv2.threshold(ink, 60, 255, cv2.THRESH_BINARY)
@@ -260,7 +260,8 @@ def _unpool(mask: np.ndarray, binary: np.ndarray, axis: int) -> np.ndarray:
     height, width = binary.shape
     size = (width, 2 * mask.shape[0]) if axis == 0 else (2 * mask.shape[1], height)
     full = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    full = cv2.copyMakeBorder(full, 0, height - full.shape[0], 0, width - full.shape[1], cv2.BORDER_CONSTANT)
+    if full.shape != binary.shape:  # an odd row or column count: the last one has no pair
+        full = cv2.copyMakeBorder(full, 0, height - full.shape[0], 0, width - full.shape[1], cv2.BORDER_CONSTANT)
     return cv2.bitwise_and(full, binary)
 
 
@@ -468,10 +469,10 @@ def _to_original(box: Box, inverse: np.ndarray | None, shape: tuple[int, int]) -
     )
     mapped = corners @ inverse.T
     height, width = shape
-    x0 = int(np.clip(math.floor(mapped[:, 0].min()), 0, width - 1))
-    y0 = int(np.clip(math.floor(mapped[:, 1].min()), 0, height - 1))
-    x1 = int(np.clip(math.ceil(mapped[:, 0].max()), x0 + 1, width))
-    y1 = int(np.clip(math.ceil(mapped[:, 1].max()), y0 + 1, height))
+    x0 = min(max(math.floor(mapped[:, 0].min()), 0), width - 1)
+    y0 = min(max(math.floor(mapped[:, 1].min()), 0), height - 1)
+    x1 = min(max(math.ceil(mapped[:, 0].max()), x0 + 1), width)
+    y1 = min(max(math.ceil(mapped[:, 1].max()), y0 + 1), height)
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
