@@ -321,19 +321,19 @@ def _find_fields(lines: np.ndarray, text_height: float, settings: SegmentSetting
     a single box.
     """
     half = _halve(lines)  # the rules were grown by a pixel already: small gaps in them are closed
-    count, _, stats = _components(cv2.bitwise_not(half), connectivity=4)
-    height, width = half.shape
+    # The holes in the rules (4-connected blank patches inside 8-connected rules): their contours run
+    # along the rule pixels around them, one pixel outside the blank patch.
+    contours, hierarchy = cv2.findContours(half, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     cells = []
-    for x, y, w, h, area in stats[1:count]:
-        full = Box(2 * int(x), 2 * int(y), 2 * int(w), 2 * int(h))
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0] if hierarchy is not None else [], strict=False):
+        if parent < 0:
+            continue
+        x, y, w, h = cv2.boundingRect(contour)
+        full = Box(2 * (x + 1), 2 * (y + 1), 2 * (w - 2), 2 * (h - 2))
         if (
-            x > 0
-            and y > 0
-            and x + w < width
-            and y + h < height
-            and settings.min_cell_height * text_height <= full.h <= settings.max_cell_height * text_height
+            settings.min_cell_height * text_height <= full.h <= settings.max_cell_height * text_height
             and 0.4 * text_height <= full.w <= settings.max_field_width * text_height
-            and area >= 0.85 * w * h  # a rectangle, not the space around letters or between rules
+            and cv2.contourArea(contour) >= 0.85 * (w - 1) * (h - 1)  # a rectangle, not the space between rules
         ):
             cells.append(full)
     cells.sort(key=lambda c: (c.x, c.y))
