@@ -20,9 +20,9 @@ from typing import Any
 from digitscan.discover import InputFile
 from digitscan.errors import OutputNotWritableError
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult
-from digitscan.segment import Box
+from digitscan.segment import Box, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: pages keep their skew confidence, fields and template alignment; numbers their field
 
 
 def journal_path(out: Path) -> Path:
@@ -61,6 +61,10 @@ def _field(number: NumberResult) -> dict[str, Any]:
     return {"field": number.field, "valid": number.valid, "region": region}
 
 
+def _box_list(box: Box) -> list[int]:
+    return [box.x, box.y, box.w, box.h]
+
+
 def _encode(result: FileResult, failures: list[Failure]) -> str:
     pages = [
         {
@@ -69,6 +73,8 @@ def _encode(result: FileResult, failures: list[Failure]) -> str:
             "height": p.height,
             "skew_deg": p.skew_deg,
             "alignment": None if p.alignment is None else asdict(p.alignment),
+            "skew_confidence": p.skew_confidence,
+            "fields": [[_box_list(f.box), [_box_list(c) for c in f.cells]] for f in p.fields],
             "numbers": [
                 {
                     "index": n.index,
@@ -109,6 +115,8 @@ def _decode(name: str, text: str) -> tuple[FileResult, list[Failure]]:
                 for n in p["numbers"]
             ),
             None if p.get("alignment") is None else PageAlignment(**p["alignment"]),
+            p.get("skew_confidence", 0.0),
+            tuple(Field(Box(*box), tuple(Box(*c) for c in cells)) for box, cells in p.get("fields", [])),
         )
         for p in data["pages"]
     )

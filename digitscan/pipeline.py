@@ -35,7 +35,7 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
-from digitscan.segment import Box, segment_page
+from digitscan.segment import Box, Field, segment_page
 from digitscan.template import Template, load_template
 from digitscan.touching import candidate_cuts, choose, part_box
 
@@ -92,6 +92,8 @@ class PageWork:
     crops: np.ndarray  # (crops, 28, 28): per candidate in reading order, the whole, then each cut's parts
     fields: tuple[FieldWork, ...] | None = None  # with a template: one per number, in template order
     alignment: PageAlignment | None = None
+    skew_confidence: float = 0.0
+    frames: tuple[Field, ...] = ()  # the printed combs and boxes segmentation found (page mode)
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,16 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
                     digits.append(_digit_work(digit.box, digit.ink, inks))
                 numbers.append(tuple(digits))
             height, width = page.image.shape
-            work = PageWork(page.number, width, height, segmentation.skew_deg, tuple(numbers), normalize_many(inks))
+            work = PageWork(
+                page.number,
+                width,
+                height,
+                segmentation.skew_deg,
+                tuple(numbers),
+                normalize_many(inks),
+                skew_confidence=segmentation.skew_confidence,
+                frames=segmentation.fields,
+            )
             pages.append(work)
     except InputFileError as exc:
         fail(exc.page, "load", exc)
@@ -394,7 +405,16 @@ class _Run:
                 if not valid or form_field.doubtful:  # reviewed whole, however confident its digits
                     digits = [replace(d, needs_review=True) for d in digits]
                 numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
-            result = PageResult(page.page, page.width, page.height, page.skew_deg, tuple(numbers), page.alignment)
+            result = PageResult(
+                page.page,
+                page.width,
+                page.height,
+                page.skew_deg,
+                tuple(numbers),
+                page.alignment,
+                skew_confidence=page.skew_confidence,
+                fields=page.frames,
+            )
             self.pages.setdefault(file_index, []).append(result)
         self.pending.clear()
         self.pending_crops = 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitscan.segment import Box
+from digitscan.segment import Box, Field
 
 MODEL = "model"
 HUMAN = "human"
@@ -80,6 +80,8 @@ class PageResult:
     skew_deg: float
     numbers: tuple[NumberResult, ...]
     alignment: PageAlignment | None = None  # with a template
+    skew_confidence: float = 0.0  # how sure the deskew is, 0 (blank page: no skew measured) to 1
+    fields: tuple[Field, ...] = ()  # the printed combs and boxes found on the page
 
 
 @dataclass(frozen=True)

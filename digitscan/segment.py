@@ -76,6 +76,18 @@ class NumberCandidate:
 
 
 @dataclass(frozen=True)
+class Field:
+    """A printed frame that holds one number: a single box, or a comb of cells side by side.
+
+    Digits inside one field are one number, however far apart they sit, and a number never runs across a
+    field's border. Boxes are on the original page (the deskewed rectangles' bounding boxes).
+    """
+
+    box: Box
+    cells: tuple[Box, ...]  # left to right; a single box has one cell
+
+
+@dataclass(frozen=True)
 class PageSegmentation:
     """What segmentation found on one page, numbers in reading order."""
 
@@ -83,6 +95,7 @@ class PageSegmentation:
     skew_confidence: float
     text_height: float
     numbers: tuple[NumberCandidate, ...]
+    fields: tuple[Field, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,9 @@ class SegmentSettings:
     max_aspect: float = 3.5  # wider than this (w/h) is a rule or a long stroke (touching digits are cut later)
     number_gap: float = 0.9  # a horizontal gap wider than this splits a number
     line_length: float = 2.2  # ruled lines are at least this long
+    min_cell_height: float = 0.9  # a field's cells are at least this tall...
+    max_cell_height: float = 4.0  # ...and at most this tall (a page's outer frame is no field)
+    max_field_width: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -123,7 +139,7 @@ def binarise(gray: np.ndarray) -> _Binarised:
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (kernel, kernel)))
     background = cv2.resize(background, (width, height), interpolation=cv2.INTER_LINEAR)
     flat = cv2.divide(gray, np.maximum(background, 1, out=background), scale=255)
-    ink = cv2.subtract(np.full_like(flat, 255), flat)
+    ink = cv2.bitwise_not(flat)  # 255 - flat
     threshold, binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
         _, binary = cv2.threshold(ink, 60, 255, cv2.THRESH_BINARY)
@@ -171,16 +187,16 @@ def estimate_skew(binary: np.ndarray) -> tuple[float, float]:
     return round(angle, 2), round(max(0.0, confidence), 3)
 
 
-def _components(binary: np.ndarray) -> tuple[int, np.ndarray, np.ndarray]:
-    """8-connected components: count, labels and stats.
+def _components(binary: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndarray, np.ndarray]:
+    """Connected components: count, labels and stats.
 
     16-bit labels take a third of the time of 32-bit ones on a full page; a page with more than 65,535
     components (noise) falls back to 32-bit labels.
     """
     try:
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8, ltype=cv2.CV_16U)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=connectivity, ltype=cv2.CV_16U)
     except cv2.error:
-        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8, ltype=cv2.CV_32S)
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=connectivity, ltype=cv2.CV_32S)
     return count, labels, stats
 
 
@@ -211,16 +227,19 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
     reach = -(-3 // vertical_scale)  # how many rows from a rule an end may stop
     candidates = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short)))
     rules = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 2 * reach - 1)))
-    _, labels, stats = _components(candidates)
+    # Outlines, not labelled components: the candidates are a few thin strips, and tracing them is a
+    # fraction of the cost of labelling every pixel of the page.
+    contours, _ = cv2.findContours(candidates, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     walls = np.zeros_like(binary)
-    narrow = np.flatnonzero(stats[1:, cv2.CC_STAT_WIDTH] <= 0.3 * text_height) + 1
-    for label in narrow:
-        x, y, w, h, _ = stats[label]
+    for contour in contours:
+        x, y, w, h = cv2.boundingRect(contour)
+        if w > 0.3 * text_height:
+            continue
         touches_top = rules[max(0, y - reach) : y + reach, x : x + w].any()
         touches_bottom = rules[max(0, y + h - reach) : y + h + reach, x : x + w].any()
         if touches_top and touches_bottom:
-            walls[y : y + h, x : x + w][labels[y : y + h, x : x + w] == label] = 255
-    return walls
+            cv2.drawContours(walls, [contour], -1, 255, thickness=cv2.FILLED)
+    return cv2.bitwise_and(walls, candidates)
 
 
 # Text at least this tall (pixels) is measured on the page at half resolution: still 20+ pixels there.
@@ -247,7 +266,8 @@ def _unpool(mask: np.ndarray, binary: np.ndarray, axis: int) -> np.ndarray:
     height, width = binary.shape
     size = (width, 2 * mask.shape[0]) if axis == 0 else (2 * mask.shape[1], height)
     full = cv2.resize(mask, size, interpolation=cv2.INTER_NEAREST)
-    full = cv2.copyMakeBorder(full, 0, height - full.shape[0], 0, width - full.shape[1], cv2.BORDER_CONSTANT)
+    if full.shape != binary.shape:  # an odd row or column count: the last one has no pair
+        full = cv2.copyMakeBorder(full, 0, height - full.shape[0], 0, width - full.shape[1], cv2.BORDER_CONSTANT)
     return cv2.bitwise_and(full, binary)
 
 
@@ -276,6 +296,14 @@ def remove_lines(binary: np.ndarray, text_height: float, settings: SegmentSettin
 
     Returns the cleaned binary image and the mask of rule pixels that were removed.
     """
+    cleaned, removed, _ = _remove_lines(binary, text_height, settings)
+    return cleaned, removed
+
+
+def _remove_lines(
+    binary: np.ndarray, text_height: float, settings: SegmentSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`remove_lines`, also returning the mask of all rules (what frames are made of)."""
     horizontal, vertical = _rules(binary, text_height, settings)
     grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     horizontal = cv2.dilate(horizontal, grow)
@@ -288,7 +316,53 @@ def remove_lines(binary: np.ndarray, text_height: float, settings: SegmentSettin
     fill_v = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     restored = cv2.bitwise_or(cv2.bitwise_and(fill_h, horizontal), cv2.bitwise_and(fill_v, vertical))
     cleaned = cv2.bitwise_or(cleaned, cv2.bitwise_and(restored, binary))
-    return cleaned, cv2.bitwise_and(lines, cv2.bitwise_not(cleaned))
+    return cleaned, cv2.bitwise_and(lines, cv2.bitwise_not(cleaned)), lines
+
+
+def _find_fields(lines: np.ndarray, text_height: float, settings: SegmentSettings) -> list[Field]:
+    """Boxes and combs drawn by the rules, in the coordinates of ``lines`` (the deskewed page).
+
+    A cell is a rectangular patch of page fully enclosed by rules, about one to four text heights tall
+    (found at half resolution). Cells of the same height that share a wall make one comb; a cell alone is
+    a single box.
+    """
+    half = _halve(lines)  # the rules were grown by a pixel already: small gaps in them are closed
+    # The holes in the rules (4-connected blank patches inside 8-connected rules): their contours run
+    # along the rule pixels around them, one pixel outside the blank patch.
+    contours, hierarchy = cv2.findContours(half, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    cells = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0] if hierarchy is not None else [], strict=False):
+        if parent < 0:
+            continue
+        x, y, w, h = cv2.boundingRect(contour)
+        full = Box(2 * (x + 1), 2 * (y + 1), 2 * (w - 2), 2 * (h - 2))
+        if (
+            settings.min_cell_height * text_height <= full.h <= settings.max_cell_height * text_height
+            and 0.4 * text_height <= full.w <= settings.max_field_width * text_height
+            and cv2.contourArea(contour) >= 0.85 * (w - 1) * (h - 1)  # a rectangle, not the space between rules
+        ):
+            cells.append(full)
+    cells.sort(key=lambda c: (c.x, c.y))
+    combs: list[list[Box]] = []
+    slack = 0.25 * text_height
+
+    def one_wall_apart(left: Box, right: Box) -> bool:
+        """Only rule between the two cells: no column of blank paper (two fields side by side have one)."""
+        if not 0 <= right.x - left.right <= 0.3 * text_height:
+            return False
+        top, bottom = max(left.y, right.y) // 2, min(left.bottom, right.bottom) // 2
+        between = half[top:bottom, left.right // 2 : right.x // 2]
+        return bool(between.size == 0 or np.all(between.any(axis=0)))
+
+    for cell in cells:
+        for comb in combs:
+            last = comb[-1]
+            if abs(cell.y - last.y) <= slack and abs(cell.bottom - last.bottom) <= slack and one_wall_apart(last, cell):
+                comb.append(cell)
+                break
+        else:
+            combs.append([cell])
+    return [Field(Box.enclosing(comb), tuple(comb)) for comb in combs]
 
 
 @dataclass
@@ -327,33 +401,69 @@ def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
     return blobs
 
 
-def _group_numbers(blobs: list[_Blob], settings: SegmentSettings) -> list[list[_Blob]]:
-    """Group digit blobs into text lines (vertical overlap), then split each line into numbers at wide gaps."""
-    lines: list[list[_Blob]] = []
-    for blob in sorted(blobs, key=lambda b: b.box.y + b.box.h / 2):
-        centre = blob.box.y + blob.box.h / 2
+def _field_of(box: Box, fields: list[Field]) -> int | None:
+    """The index of the field whose cells hold ``box``'s centre, if any."""
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    for index, field in enumerate(fields):
+        if any(c.x <= cx <= c.right and c.y <= cy <= c.bottom for c in field.cells):
+            return index
+    return None
+
+
+def _lines_of(items: list[tuple[Box, list[_Blob]]]) -> list[list[tuple[Box, list[_Blob]]]]:
+    """Group boxed items into text lines (an item joins a line its centre falls in), lines top to bottom."""
+    lines: list[list[tuple[Box, list[_Blob]]]] = []
+    for item in sorted(items, key=lambda i: i[0].y + i[0].h / 2):
+        centre = item[0].y + item[0].h / 2
         for line in lines:
-            top = float(np.median([b.box.y for b in line]))
-            bottom = float(np.median([b.box.bottom for b in line]))
+            top = float(np.median([i[0].y for i in line]))
+            bottom = float(np.median([i[0].bottom for i in line]))
             if top <= centre <= bottom:
-                line.append(blob)
+                line.append(item)
                 break
         else:
-            lines.append([blob])
-    lines.sort(key=lambda line: min(b.box.y for b in line))
-    numbers: list[list[_Blob]] = []
+            lines.append([item])
+    lines.sort(key=lambda line: min(i[0].y for i in line))
     for line in lines:
-        line.sort(key=lambda b: b.box.x)
-        height = float(np.median([b.box.h for b in line]))
-        current = [line[0]]
-        for blob in line[1:]:
-            gap = blob.box.x - current[-1].box.right
-            if gap > settings.number_gap * height:
+        line.sort(key=lambda i: i[0].x)
+    return lines
+
+
+def _group_numbers(
+    blobs: list[_Blob], settings: SegmentSettings, fields: list[Field] | None = None
+) -> list[list[_Blob]]:
+    """Group digit blobs into numbers in reading order.
+
+    Digits inside one field are one number. The others are grouped into text lines (vertical overlap) and
+    split into numbers at wide gaps and at field borders. Numbers are then ordered by line, left to right.
+    """
+    fields = fields or []
+    in_field: dict[int, list[_Blob]] = {}
+    free: list[_Blob] = []
+    for blob in blobs:
+        index = _field_of(blob.box, fields)
+        if index is None:
+            free.append(blob)
+        else:
+            in_field.setdefault(index, []).append(blob)
+    numbers = [sorted(members, key=lambda b: b.box.x) for members in in_field.values()]
+    for line in _lines_of([(blob.box, [blob]) for blob in free]):
+        height = float(np.median([box.h for box, _ in line]))
+        current = [line[0][1][0]]
+        for box, (blob,) in line[1:]:
+            previous = current[-1].box
+            gap = box.x - previous.right
+            between = any(
+                f.box.x < box.x and f.box.right > previous.right and f.box.y < box.bottom and f.box.bottom > box.y
+                for f in fields
+            )
+            if gap > settings.number_gap * height or between:
                 numbers.append(current)
                 current = []
             current.append(blob)
         numbers.append(current)
-    return numbers
+    ordered = _lines_of([(Box.enclosing([b.box for b in number]), number) for number in numbers])
+    return [number for line in ordered for _, number in line]
 
 
 def _to_original(box: Box, inverse: np.ndarray | None, shape: tuple[int, int]) -> Box:
@@ -365,10 +475,10 @@ def _to_original(box: Box, inverse: np.ndarray | None, shape: tuple[int, int]) -
     )
     mapped = corners @ inverse.T
     height, width = shape
-    x0 = int(np.clip(math.floor(mapped[:, 0].min()), 0, width - 1))
-    y0 = int(np.clip(math.floor(mapped[:, 1].min()), 0, height - 1))
-    x1 = int(np.clip(math.ceil(mapped[:, 0].max()), x0 + 1, width))
-    y1 = int(np.clip(math.ceil(mapped[:, 1].max()), y0 + 1, height))
+    x0 = min(max(math.floor(mapped[:, 0].min()), 0), width - 1)
+    y0 = min(max(math.floor(mapped[:, 1].min()), 0), height - 1)
+    x1 = min(max(math.ceil(mapped[:, 0].max()), x0 + 1), width)
+    y1 = min(max(math.ceil(mapped[:, 1].max()), y0 + 1), height)
     return Box(x0, y0, x1 - x0, y1 - y0)
 
 
@@ -405,7 +515,12 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         text_height = _text_height(_components(binary)[2], binary.shape)
     if text_height == 0:
         return PageSegmentation(skew, skew_confidence, 0.0, ())
-    cleaned, removed = remove_lines(binary, text_height, settings)
+    cleaned, removed, lines = _remove_lines(binary, text_height, settings)
+    fields = _find_fields(lines, text_height, settings)
+    page_fields = tuple(
+        Field(_to_original(f.box, inverse, gray.shape), tuple(_to_original(c, inverse, gray.shape) for c in f.cells))
+        for f in fields
+    )
     count, labels, stats = _components(cleaned)
     text_height = _text_height(stats, cleaned.shape) or text_height
     blobs = [
@@ -421,12 +536,12 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
     if not digits:
-        return PageSegmentation(skew, skew_confidence, text_height, ())
+        return PageSegmentation(skew, skew_confidence, text_height, (), page_fields)
 
     margin = max(1, int(0.08 * text_height))
     dilate = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     numbers = []
-    for group in _group_numbers(digits, settings):
+    for group in _group_numbers(digits, settings, fields):
         candidates = []
         for blob in group:
             b = blob.box
@@ -437,4 +552,4 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
             crop = _deskewed_ink(page.ink, matrix, x0, y0, x1, y1) * mask
             candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop))
         numbers.append(NumberCandidate(tuple(candidates)))
-    return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers))
+    return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers), page_fields)

@@ -48,6 +48,7 @@ class SyntheticPage:
     layout: str
     image: np.ndarray
     numbers: list[TruthNumber] = field(default_factory=list)
+    fields: list[Box] = field(default_factory=list)  # combs and boxes drawn to hold one number each
 
 
 class _Canvas:
@@ -65,6 +66,7 @@ class _Canvas:
         self.ink_colour = np.array(rng.choice([(20, 30, 90), (25, 25, 30), (10, 40, 120)]), np.float32)
         self.print_colour = np.array(rng.choice([(70, 70, 70), (40, 60, 110), (90, 60, 60)]), np.float32)
         self.numbers: list[list[tuple[int, np.ndarray, int, int]]] = []
+        self.fields: list[Box] = []
 
     def _add_pattern(self) -> None:
         """Faint guilloche waves, like security paper, well below ink contrast."""
@@ -82,6 +84,7 @@ class _Canvas:
     def comb(self, x: int, y: int, cell_w: int, h: int, cells: int) -> list[int]:
         """Draw a row of boxes and return the left edge of each cell."""
         self.frame(x, y, cell_w * cells, h)
+        self.fields.append(Box(x, y, cell_w * cells, h))
         for i in range(1, cells):
             self.rule(x + i * cell_w, y, x + i * cell_w, y + h)
         return [x + i * cell_w for i in range(cells)]
@@ -147,6 +150,14 @@ class _Canvas:
                 x1, y1 = np.ceil(points.max(axis=0)).astype(int) + 1
                 truth.append(TruthDigit(digit, Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0))))
             page.numbers.append(TruthNumber("".join(str(d.digit) for d in truth), tuple(truth)))
+        for box in self.fields:
+            corners = np.array(
+                [[box.x, box.y, 1], [box.right, box.y, 1], [box.x, box.bottom, 1], [box.right, box.bottom, 1]]
+            )
+            mapped = corners.astype(np.float64) @ matrix.T
+            x0, y0 = np.floor(mapped.min(axis=0)).astype(int)
+            x1, y1 = np.ceil(mapped.max(axis=0)).astype(int)
+            page.fields.append(Box(int(x0), int(y0), int(x1 - x0), int(y1 - y0)))
         return page
 
 
@@ -204,6 +215,31 @@ def render_form(rng: np.random.Generator, digits: MnistData) -> SyntheticPage:
         y += 300
     page = canvas.render(float(rng.uniform(-3, 3)))
     page.layout = "form"
+    return page
+
+
+def render_fields(rng: np.random.Generator, digits: MnistData, skew_deg: float | None = None) -> SyntheticPage:
+    """A form of combs and boxes that tests grouping by field: narrow digits far apart in wide comb cells
+    (wider gaps than between two numbers), and fields side by side closer than two digits of one number."""
+    canvas = _Canvas(rng, 2000, 1400, digits)
+    narrow = "1117"
+    y = 120
+    for cells in (5, 4, 6):  # wide cells, narrow digits: gaps of more than a digit's height
+        lefts = canvas.comb(120, y, 170, 125, cells)
+        canvas.write_in_cells("".join(rng.choice(list(narrow)) for _ in range(cells)), lefts, 170, y, 125)
+        y += 260
+    x = 120
+    for cells in (3, 4):  # two combs 12 px apart: the last digit of one is near the first of the next
+        lefts = canvas.comb(x, y, 80, 115, cells)
+        canvas.write_in_cells(_random_digits(rng, cells, cells), lefts, 80, y, 115)
+        x += cells * 80 + 12
+    height = int(rng.uniform(75, 90))  # a box beside a comb, 16 px apart
+    left = x + 16
+    end = canvas.write_number(_random_digits(rng, 3, 4), left + 30, y + 25 + height, height)
+    canvas.frame(left, y, end - left + 10, height + 55)
+    canvas.fields.append(Box(left, y, end - left + 10, height + 55))
+    page = canvas.render(float(rng.uniform(-3, 3)) if skew_deg is None else skew_deg)
+    page.layout = "fields"
     return page
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from digitscan.errors import OutputNotWritableError, UsageError
 from digitscan.results import DigitResult, NumberResult, PageResult, RunResult
+from digitscan.segment import Box
 
 CSV_COLUMNS = [
     "file",
@@ -38,6 +39,8 @@ CSV_COLUMNS = [
     "source",
     "field",
     "valid",
+    "skew_deg",
+    "skew_confidence",
 ]
 FORMATS = {".csv": "csv", ".json": "json"}
 STDOUT = Path("-")
@@ -114,6 +117,8 @@ def digit_rows(run: RunResult) -> list[dict[str, Any]]:
                             "needs_review": _flag(digit.needs_review),
                             "source": digit.source,
                             **field,
+                            "skew_deg": page.skew_deg,
+                            "skew_confidence": page.skew_confidence,
                         }
                     )
     return rows
@@ -161,6 +166,10 @@ def _number_json(number: NumberResult) -> dict[str, Any]:
     }
 
 
+def _box_json(box: Box) -> dict[str, int]:
+    return {"x": box.x, "y": box.y, "w": box.w, "h": box.h}
+
+
 def _page_json(page: PageResult) -> dict[str, Any]:
     return {
         "page": page.page,
@@ -168,6 +177,8 @@ def _page_json(page: PageResult) -> dict[str, Any]:
         "height": page.height,
         "skew_deg": page.skew_deg,
         **({} if page.alignment is None else {"alignment": asdict(page.alignment)}),
+        "skew_confidence": page.skew_confidence,
+        "fields": [{**_box_json(f.box), "cells": [[c.x, c.y, c.w, c.h] for c in f.cells]} for f in page.fields],
         "numbers": [_number_json(n) for n in page.numbers],
     }
 

@@ -145,3 +145,19 @@ def test_a_file_still_being_written_is_left_for_the_next_run(tmp_path: Path) -> 
     assert CliRunner().invoke(app, args).exit_code == 0
     document = json.loads(out.read_text())
     assert document["digitscan"]["files_from_journal"] == 1 and document["failures"] == []
+
+
+def test_the_journal_keeps_fields_and_skew_confidence(tmp_path: Path) -> None:
+    from digitscan.journal import RunJournal
+    from digitscan.results import DigitResult, FileResult, NumberResult, PageResult
+    from digitscan.segment import Box, Field
+
+    digit = DigitResult(0, 7, 0.98, 1, 0.01, Box(1, 2, 3, 4), False)
+    comb = Field(Box(0, 0, 90, 40), (Box(0, 0, 45, 40), Box(45, 0, 45, 40)))
+    page = PageResult(1, 100, 50, -0.4, (NumberResult(0, (digit,)),), skew_confidence=0.87, fields=(comb,))
+    result = FileResult("a.png", "png", (page,))
+    journal = RunJournal.open(journal_path(tmp_path / "r.json"))
+    journal.record([("key", result, [])])
+    stored = journal.lookup("key", "a.png")
+    journal.close()
+    assert stored is not None and stored[0] == result

@@ -8,7 +8,7 @@ import pytest
 
 from digitscan.mnist import MnistData
 from digitscan.segment import Box, estimate_skew, segment_page
-from digitscan.synth import SyntheticPage, render_cheque, render_form
+from digitscan.synth import SyntheticPage, render_cheque, render_fields, render_form
 
 
 def _gray(page: SyntheticPage) -> np.ndarray:
@@ -99,3 +99,29 @@ def test_ruled_lines_are_removed_and_digits_on_them_kept(mnist: MnistData) -> No
     result = segment_page(page)
     assert [len(n.digits) for n in result.numbers] == [4]
     assert all(d.box.h > 40 for d in result.numbers[0].digits)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_digits_inside_one_field_are_one_number_and_numbers_end_at_field_borders(mnist: MnistData, seed: int) -> None:
+    page = render_fields(np.random.default_rng(seed), mnist)
+    result = segment_page(_gray(page))
+    found = [[d.box for d in n.digits] for n in result.numbers]
+    for truth in page.numbers:
+        boxes = [d.box for d in truth.digits]
+        assert any(
+            len(number) == len(boxes) and all(t.iou(f) >= 0.5 for t, f in zip(boxes, number, strict=True))
+            for number in found
+        ), f"{truth.text} is not one number of its own"
+    assert len(result.numbers) == len(page.numbers)
+    # Every drawn comb and box is found, on the original page's grid.
+    for drawn in page.fields:
+        assert any(drawn.iou(f.box) >= 0.8 for f in result.fields)
+    assert sorted(len(f.cells) for f in result.fields) == [1, 3, 4, 4, 5, 6]
+
+
+def test_combs_are_fields_and_the_page_frame_is_not(pages: list[SyntheticPage]) -> None:
+    for page in pages:
+        result = segment_page(_gray(page))
+        for drawn in page.fields:  # the combs
+            assert any(drawn.iou(f.box) >= 0.8 and len(f.cells) > 1 for f in result.fields)
+        assert all(f.box.h <= 4 * result.text_height + 10 for f in result.fields)

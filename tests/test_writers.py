@@ -11,7 +11,7 @@ import pytest
 
 from digitscan.errors import OutputNotWritableError, UsageError
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
-from digitscan.segment import Box
+from digitscan.segment import Box, Field
 from digitscan.writers import CSV_COLUMNS, check_writable, render_csv, render_json, write_results
 
 
@@ -20,7 +20,8 @@ def _run() -> RunResult:
         DigitResult(0, 4, 0.99, 9, 0.008, Box(10, 20, 30, 40), False),
         DigitResult(1, 2, 0.61, 7, 0.35, Box(45, 22, 28, 41), True, source="human"),
     )
-    page = PageResult(1, 800, 600, 1.5, (NumberResult(0, digits),))
+    comb = Field(Box(5, 15, 80, 50), (Box(5, 15, 40, 50), Box(45, 15, 40, 50)))
+    page = PageResult(1, 800, 600, 1.5, (NumberResult(0, digits),), skew_confidence=0.93, fields=(comb,))
     failure = Failure("bad.png", None, "load", "InputFileError", "cannot read image")
     return RunResult(
         (FileResult("sub/a.png", "png", (page,)), FileResult("bad.png", None, ())),
@@ -36,10 +37,11 @@ def test_csv_has_the_documented_columns_in_order_and_one_row_per_digit() -> None
     assert CSV_COLUMNS[:4] == ["file", "page", "number", "position"]
     assert rows[1] == [
         "sub/a.png", "1", "0", "0", "4", "0.990000", "9", "0.008000", "10", "20", "30", "40", "42", "0.610000", "false",
-        "model", "", "",
+        "model", "", "", "1.5", "0.93",
     ]  # fmt: skip
-    assert CSV_COLUMNS[-4:] == ["needs_review", "source", "field", "valid"]  # field and valid: empty without a template
-    assert rows[2][4] == "2" and rows[2][-4:-2] == ["true", "human"]
+    assert CSV_COLUMNS[-6:] == ["needs_review", "source", "field", "valid", "skew_deg", "skew_confidence"]
+    assert rows[2][4] == "2" and rows[2][CSV_COLUMNS.index("needs_review")] == "true"
+    assert rows[2][CSV_COLUMNS.index("source")] == "human"
     assert len(rows) == 3
 
 
@@ -49,6 +51,9 @@ def test_json_is_one_document_with_metadata_files_pages_numbers_digits_and_failu
     assert document["summary"] == {
         "files": 2, "pages": 1, "numbers": 1, "digits": 2, "needs_review": 1, "failures": 1, "elapsed_s": 1.25,
     }  # fmt: skip
+    page = document["files"][0]["pages"][0]
+    assert (page["skew_deg"], page["skew_confidence"]) == (1.5, 0.93)
+    assert page["fields"] == [{"x": 5, "y": 15, "w": 80, "h": 50, "cells": [[5, 15, 40, 50], [45, 15, 40, 50]]}]
     number = document["files"][0]["pages"][0]["numbers"][0]
     assert (number["text"], number["confidence"], number["needs_review"]) == ("42", 0.61, True)
     assert (number["x"], number["y"], number["w"], number["h"]) == (10, 20, 63, 43)
