@@ -18,6 +18,8 @@ MIN_ASPECT_FOR_THREE = 1.3  # ... and three
 MIN_PART_INK = 0.12  # each part must hold at least this share of the blob's ink
 SURE_ENOUGH = 0.35  # the weakest part of a kept cut must read at least this surely (it is reviewed if below threshold)
 
+CUT_MARGIN = 0.4  # a whole read as a digit is cut only when the parts read this much more surely
+
 Cut = tuple[tuple[int, int], ...]  # column ranges [start, end) of the parts, left to right
 
 
@@ -59,10 +61,11 @@ def choose(whole: tuple[bool, float], cuts: list[list[tuple[bool, float]]]) -> i
 
     Each reading is given as (is a digit, confidence) per part. A cut wins when all its parts read as
     digits, its weakest part is at least SURE_ENOUGH, and more sure than the whole blob read as one digit
-    (a whole that the model calls "not a digit" counts as 0).
+    by CUT_MARGIN (a whole that the model calls "not a digit" counts as 0, with no margin): on clean pages
+    a wide single digit read with middling confidence must stay whole.
     """
     whole_is_digit, whole_confidence = whole
-    best, best_score = -1, whole_confidence if whole_is_digit else 0.0
+    best, best_score = -1, (whole_confidence + CUT_MARGIN) if whole_is_digit else 0.0
     for index, parts in enumerate(cuts):
         if not all(is_digit for is_digit, _ in parts):
             continue

@@ -30,7 +30,8 @@ def test_cuts_are_proposed_only_for_wide_blobs_at_their_thinnest_columns() -> No
 
 def test_a_cut_wins_only_when_its_parts_read_more_surely_than_the_whole() -> None:
     assert choose((True, 0.99), [[(True, 0.9), (True, 0.95)]]) == -1  # a confident single digit stays whole
-    assert choose((True, 0.6), [[(True, 0.9), (True, 0.8)], [(True, 0.99), (True, 0.7)]]) == 0
+    assert choose((True, 0.4), [[(True, 0.9), (True, 0.85)], [(True, 0.99), (True, 0.7)]]) == 0
+    assert choose((True, 0.6), [[(True, 0.9), (True, 0.85)]]) == -1  # not CUT_MARGIN more sure than the whole
     assert choose((False, 0.97), [[(True, 0.94), (True, 0.47)]]) == 0  # "not a digit" as a whole: two digits
     assert choose((False, 0.97), [[(True, 0.94), (False, 0.9)]]) == -1
     assert choose((True, 0.2), [[(True, 0.3), (True, 0.9)]]) == -1  # below SURE_ENOUGH: not cut
