@@ -23,8 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from digitscan.errors import BadResultsError, NoInputError, OutputNotWritableError
-from digitscan.results import HUMAN, DigitResult, Failure, FileResult, NumberResult, PageResult, RunResult
-from digitscan.segment import Box
+from digitscan.results import (
+    HUMAN,
+    DigitResult,
+    Failure,
+    FileResult,
+    NumberResult,
+    PageAlignment,
+    PageResult,
+    RunResult,
+)
+from digitscan.segment import Box, Field
 
 log = logging.getLogger(__name__)
 
@@ -83,11 +92,29 @@ def _digit(data: Mapping[str, Any]) -> DigitResult:
     )
 
 
+def _number(data: Mapping[str, Any]) -> NumberResult:
+    digits = tuple(_digit(d) for d in data["digits"])
+    field = data.get("field")
+    valid = data.get("valid")
+    # A template field with no digit is written with the field's box as its own.
+    region = _box(data) if field is not None and not digits else None
+    field_name = None if field is None else str(field)
+    return NumberResult(int(data["number"]), digits, field_name, None if valid is None else bool(valid), region)
+
+
 def _page(data: Mapping[str, Any]) -> PageResult:
-    numbers = tuple(
-        NumberResult(int(n["number"]), tuple(_digit(d) for d in n["digits"])) for n in data["numbers"] if n["digits"]
+    numbers = tuple(_number(n) for n in data["numbers"] if n["digits"] or n.get("field") is not None)
+    alignment = data.get("alignment")
+    return PageResult(
+        int(data["page"]),
+        int(data["width"]),
+        int(data["height"]),
+        float(data["skew_deg"]),
+        numbers,
+        None if alignment is None else PageAlignment(**alignment),
+        skew_confidence=float(data.get("skew_confidence", 0.0)),
+        fields=tuple(Field(_box(f), tuple(Box(*cell) for cell in f["cells"])) for f in data.get("fields", [])),
     )
-    return PageResult(int(data["page"]), int(data["width"]), int(data["height"]), float(data["skew_deg"]), numbers)
 
 
 def run_from_json(document: Mapping[str, Any]) -> RunResult:
@@ -454,6 +481,8 @@ def _reviewed_number(
             digits.append(replace(digit, digit=decision.label, confidence=1.0, needs_review=False, source=HUMAN))
         if decision is not None:
             counts["matched"] += 1
+    if number.field is not None:  # a template field stays, and its digits keep their comb cells
+        return replace(number, digits=tuple(digits))
     if not digits:
         counts["numbers_dropped"] += 1
         return None

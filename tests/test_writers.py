@@ -142,3 +142,23 @@ def test_the_run_journal_keeps_fields_validity_and_alignment(tmp_path: Path) -> 
     journal.record([("key", result, [])])
     assert journal.lookup("key", "f.png") == (result, [])
     journal.close()
+
+
+@pytest.mark.parametrize("make_run", [_run, _template_run])
+def test_review_reads_a_json_document_back_without_losing_fields_skew_or_alignment(make_run) -> None:  # type: ignore[no-untyped-def]
+    from digitscan.review import run_from_json
+
+    text = render_json(make_run())
+    assert render_json(run_from_json(json.loads(text))) == text
+
+
+def test_apply_keeps_a_template_field_and_its_comb_cells_when_a_digit_is_removed() -> None:
+    from digitscan.review import Decision, DigitKey, apply_corrections
+
+    run = _template_run()
+    first = run.files[0].pages[0].numbers[0].digits[0]
+    key = DigitKey("f.png", 1, 0, first.position, first.box)
+    applied = apply_corrections(run, {key.id: Decision(key, None, first.digit, "2026-01-01T00:00:00+00:00")})
+    date, empty = applied.run.files[0].pages[0].numbers
+    assert (date.field, [d.position for d in date.digits], empty.field) == ("date", [1], "zip")
+    assert applied.not_digits == 1 and applied.numbers_dropped == 0
