@@ -22,6 +22,7 @@ import numpy as np
 from digitscan.calibration import fit_temperature, softmax, threshold_for_risk
 from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, write_card
 from digitscan.classify import batched_logits, import_tensorflow, traced_call
+from digitscan.clutter import cluttered_digits
 from digitscan.evaluation import Evaluation, accepted_as_digit, nondigit_test_crops
 from digitscan.mnist import MnistData
 from digitscan.nondigit import generate_nondigits
@@ -54,6 +55,7 @@ class TrainSettings:
     max_noise: float = 0.06
     one_bit_prob: float = 0.1  # share of batches' images thresholded to two levels, as 1-bit scans are
     nondigit_share: float = 0.1  # generated non-digit crops added, as a share of the training digits
+    clutter_share: float = 0.25  # digits with a neighbour's edge or lines drawn in, added as a share of them
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,19 @@ def _with_nondigits(x: np.ndarray, y: np.ndarray, share: float, seed: int) -> tu
     return np.concatenate([x, extra]), np.concatenate([y, np.full(count, NOT_A_DIGIT, y.dtype)])
 
 
+def _with_clutter(
+    x: np.ndarray, y: np.ndarray, images: np.ndarray, labels: np.ndarray, share: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Append ``share * len(images)`` cluttered copies of ``images`` (raw MNIST) to normalised crops ``x``."""
+    count = round(share * len(images))
+    if count == 0:
+        return x, y
+    chosen, inks = cluttered_digits(images, count, seed)
+    return np.concatenate([x, normalize_many(inks)[..., None]]), np.concatenate([y, labels[chosen]])
+
+
 def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
-    """Normalised training and validation crops and labels: MNIST plus generated non-digits."""
+    """Normalised training and validation crops and labels: MNIST, generated non-digits, cluttered digits."""
     images, labels = data.train_images, data.train_labels
     if settings.train_limit is not None:
         images, labels = images[: settings.train_limit], labels[: settings.train_limit]
@@ -139,6 +152,9 @@ def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     x_train, y_train = normalize_many(images[train_idx])[..., None], labels[train_idx]
     x_val, y_val = normalize_many(images[val_idx])[..., None], labels[val_idx]
     x_train, y_train = _with_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
+    x_train, y_train = _with_clutter(
+        x_train, y_train, images[train_idx], labels[train_idx], settings.clutter_share, settings.seed * 1000 + 3
+    )
     x_val, y_val = _with_nondigits(x_val, y_val, settings.nondigit_share, settings.seed * 1000 + 2)
     return x_train, y_train, x_val, y_val
 

@@ -1,0 +1,53 @@
+"""Cluttered training digits: a neighbour's edge or lines drawn into MNIST digits, labels kept."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from digitscan.clutter import cluttered_digits, with_lines, with_neighbour
+from digitscan.mnist import MnistData
+
+
+def _ink_columns(image: np.ndarray) -> tuple[int, int]:
+    cols = np.flatnonzero(image.max(axis=0))
+    return int(cols[0]), int(cols[-1]) + 1
+
+
+def test_a_neighbour_adds_only_a_sliver_beside_the_whole_digit(mnist: MnistData) -> None:
+    rng = np.random.default_rng(0)
+    for index in range(200):
+        digit, neighbour = mnist.test_images[index], mnist.test_images[index + 200]
+        crop = with_neighbour(digit, neighbour, rng)
+        left, right = _ink_columns(digit)
+        # The crop is the digit's own columns plus at most 3 more on the neighbour's side.
+        assert right - left <= crop.shape[1] <= right - left + 3
+        # All of the digit's ink is there; the neighbour adds a sliver, never most of itself.
+        ink, neighbour_ink = float(digit.astype(np.float64).sum()), float(neighbour.astype(np.float64).sum())
+        assert ink - 1e-6 <= crop.sum() <= ink + 0.6 * neighbour_ink
+
+
+def test_lines_stay_within_the_digits_box_and_keep_its_ink(mnist: MnistData) -> None:
+    rng = np.random.default_rng(1)
+    added = 0
+    for digit in mnist.test_images[:200]:
+        crossed = with_lines(digit, rng)
+        assert crossed.shape == digit.shape and np.all(crossed >= digit)
+        rows, cols = np.flatnonzero(digit.max(axis=1)), np.flatnonzero(digit.max(axis=0))
+        outside = np.ones(digit.shape, bool)
+        outside[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1] = False
+        assert not crossed[outside].any()
+        added += int((crossed > digit).sum() > 0)
+    assert added >= 180  # nearly every digit gets a visible line or hatching
+
+
+def test_cluttered_digits_are_reproducible_from_the_seed(mnist: MnistData) -> None:
+    images = mnist.test_images[:500]
+    first, again, other = (
+        cluttered_digits(images, 100, 4),
+        cluttered_digits(images, 100, 4),
+        cluttered_digits(images, 100, 5),
+    )
+    assert np.array_equal(first[0], again[0]) and all(
+        np.array_equal(a, b) for a, b in zip(first[1], again[1], strict=True)
+    )
+    assert not np.array_equal(first[0], other[0])
