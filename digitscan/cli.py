@@ -218,13 +218,17 @@ def train(
         typer.Option(help="A reviewed results.json (its review store beside it): fine-tune on its corrections."),
     ] = None,
     base: Annotated[
-        Path | None, typer.Option(help="Model to fine-tune with --extra [default: the shipped one].")
+        Path | None,
+        typer.Option(help="Model to fine-tune: on --extra corrections [default: the shipped one], or alone on MNIST."),
     ] = None,
     holdout: Annotated[
         float, typer.Option(help="With --extra: share of the corrected files held out to measure the gain.")
     ] = 0.0,
+    learning_rate: Annotated[
+        float | None, typer.Option(help="Peak learning rate [default: 3e-3; 5e-4 when fine-tuning].")
+    ] = None,
 ) -> None:
-    """Train the digit CNN on MNIST (or fine-tune it on review corrections), calibrate it, write it with its card."""
+    """Train the digit CNN on MNIST (or fine-tune a model), calibrate it, write it with its card."""
     with _exit_codes():
         from digitscan.errors import UsageError
         from digitscan.mnist import load_mnist
@@ -237,27 +241,35 @@ def train(
             raise UsageError("--epochs must be >= 1 and --limit >= 100")
         if not 0.0 <= holdout < 1.0:
             raise UsageError("--holdout must be in [0, 1)")
+        if learning_rate is not None and not 0 < learning_rate < 1:
+            raise UsageError("--learning-rate must be in (0, 1)")
         package = logging.getLogger("digitscan")
         package.setLevel(min(logging.INFO, package.level))
         for handler in logging.getLogger().handlers:  # training is long: show its epoch lines on the terminal
             handler.setLevel(min(logging.INFO, handler.level))
         data = load_mnist(mnist)
-        if not extra:
-            settings = TrainSettings(epochs=epochs or 45, seed=seed, train_limit=limit)
-            result = run_training(data, settings, out)
-            err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
-            return
-
         from digitscan.card import default_model_path
         from digitscan.finetune import accuracy_on, fine_tune, load_corrections
 
+        tuning_settings = TrainSettings(
+            epochs=epochs or 5, seed=seed, train_limit=limit, learning_rate=learning_rate or 5e-4
+        )
+        if not extra:
+            if base is None:
+                settings = TrainSettings(
+                    epochs=epochs or 45, seed=seed, train_limit=limit, learning_rate=learning_rate or 3e-3
+                )
+                result = run_training(data, settings, out)
+            else:
+                result = fine_tune(data, tuning_settings, base, None, out)
+            err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
+            return
         base = base or default_model_path()
         corrections = load_corrections(extra)
         tuning, held_out = corrections.split_by_file(holdout, seed)
         if not len(tuning):
             raise UsageError("--holdout leaves no corrections to fine-tune on")
-        settings = TrainSettings(epochs=epochs or 5, seed=seed, train_limit=limit, learning_rate=5e-4)
-        result = fine_tune(data, settings, base, tuning, out)
+        result = fine_tune(data, tuning_settings, base, tuning, out)
         err.print(f"fine-tuned on {len(tuning)} corrections ({corrections.skipped} skipped): wrote {result.model_path}")
         if len(held_out):
             typer.echo(

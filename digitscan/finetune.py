@@ -1,4 +1,4 @@
-"""Teach the model from reviewers' corrections: cut the reviewed boxes, fine-tune, recalibrate, measure.
+"""Fine-tune a model: on reviewers' corrections (cut the reviewed boxes), or on the current training recipe.
 
 A reviewer's answers (``digitscan review``) name boxes on pages and what they hold: a digit, or "not a digit".
 Here those boxes are cut from their pages the way segmentation cuts digits and normalised by the one
@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -94,27 +95,31 @@ def load_corrections(results: Sequence[Path]) -> CorrectionCrops:
     return crops
 
 
-def fine_tune(data: MnistData, settings: TrainSettings, base: Path, extra: CorrectionCrops, out: Path) -> TrainResult:
-    """Fine-tune the model at ``base`` on ``extra`` mixed with MNIST, recalibrate, and save it at ``out``."""
+def fine_tune(
+    data: MnistData, settings: TrainSettings, base: Path, extra: CorrectionCrops | None, out: Path
+) -> TrainResult:
+    """Fine-tune the model at ``base`` on the training recipe's data (and ``extra`` corrections mixed in, when
+    given), recalibrate on the same validation split as a fresh run, and save it at ``out``."""
     import keras
 
     started = time.monotonic()
     keras.utils.set_random_seed(settings.seed)
     x_train, y_train, x_val, y_val = _split(data, settings)
-    repeat = max(1, round(CORRECTION_SHARE * len(x_train) / len(extra)))
-    x_train = np.concatenate([x_train, np.repeat(extra.crops[..., None], repeat, axis=0)])
-    y_train = np.concatenate([y_train, np.repeat(extra.labels, repeat)])
-    log.info("fine-tuning on %d corrections (x%d) and %d training images", len(extra), repeat, len(y_train))
+    training: dict[str, Any] = {}
+    if extra is not None and len(extra):
+        repeat = max(1, round(CORRECTION_SHARE * len(x_train) / len(extra)))
+        x_train = np.concatenate([x_train, np.repeat(extra.crops[..., None], repeat, axis=0)])
+        y_train = np.concatenate([y_train, np.repeat(extra.labels, repeat)])
+        log.info("fine-tuning on %d corrections (x%d) and %d training images", len(extra), repeat, len(y_train))
+        training = {"corrections": len(extra), "correction_repeat": repeat}
+    else:
+        log.info("fine-tuning on %d training images", len(y_train))
     model = keras.models.load_model(base, compile=False)
     loss = fit(model, x_train, y_train, (x_val, y_val), settings)
-    training = {
-        **asdict(settings),
-        "final_train_loss": loss,
-        "fine_tuned_from": file_sha256(base),
-        "corrections": len(extra),
-        "correction_repeat": repeat,
-    }
-    return calibrate_and_save(model, data, (x_val, y_val), training, out, started)
+    inference = keras.models.clone_model(model)  # uncompiled: the file holds the weights, not the optimizer's state
+    inference.set_weights(model.get_weights())
+    training = {**asdict(settings), "final_train_loss": loss, "fine_tuned_from": file_sha256(base), **training}
+    return calibrate_and_save(inference, data, (x_val, y_val), training, out, started)
 
 
 def accuracy_on(model: Path, crops: CorrectionCrops) -> float:

@@ -27,7 +27,7 @@ def test_shipped_model_reads_the_full_mnist_test_set(
     calls_before = classifier.calls
     predictions = classifier.classify(test_crops)
     accuracy = float((predictions.digit == mnist.test_labels).mean())
-    assert accuracy >= 0.993
+    assert accuracy >= 0.9965
     # Batched: 10,000 crops cost ceil(10000 / batch) model calls, not 10,000.
     assert classifier.calls - calls_before == -(-10000 // classifier.batch_size)
     assert np.all(predictions.confidence >= predictions.second_confidence)
@@ -39,7 +39,7 @@ def test_card_matches_the_shipped_model_and_its_metrics() -> None:
     card = read_card(path)
     assert card.sha256 == file_sha256(path)
     assert card.input_spec == INPUT_SPEC
-    assert card.metrics["mnist_test_accuracy"] >= 0.993
+    assert card.metrics["mnist_test_accuracy"] >= 0.9965
     assert 0.5 < card.review_threshold < 1.0
     assert card.temperature > 0
     assert {"seed", "epochs", "mnist_sha256", "trained_at"} <= set(card.training)

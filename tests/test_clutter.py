@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from digitscan.classify import DigitClassifier
 from digitscan.clutter import cluttered_digits, with_lines, with_neighbour
 from digitscan.mnist import MnistData
+from digitscan.normalize import normalize_many
 
 
 def _ink_columns(image: np.ndarray) -> tuple[int, int]:
@@ -51,3 +53,10 @@ def test_cluttered_digits_are_reproducible_from_the_seed(mnist: MnistData) -> No
         np.array_equal(a, b) for a, b in zip(first[1], again[1], strict=True)
     )
     assert not np.array_equal(first[0], other[0])
+
+
+def test_shipped_model_reads_digits_through_clutter(classifier: DigitClassifier, mnist: MnistData) -> None:
+    chosen, inks = cluttered_digits(mnist.test_images[:2000], 2000, 99)  # test digits: never trained on
+    predictions = classifier.classify(normalize_many(inks))
+    accuracy = float(np.mean(predictions.digit == mnist.test_labels[:2000][chosen]))
+    assert accuracy >= 0.97

