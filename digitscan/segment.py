@@ -200,20 +200,48 @@ def _components(binary: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndar
     return count, labels, stats
 
 
+def _fills_page(stats: np.ndarray, shape: tuple[int, int]) -> bool:
+    """Whether the page is one field (a cheque's amount cut out): more of its ink lies in solid components
+    that are large for the page (which on a full page could only be frames, hollow and so left out, or rules)
+    than in character-sized ones. A field's digits fill it, and may be one component with their line."""
+    w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    large = (h >= shape[0] * 0.5) | (w * h >= shape[0] * shape[1] * 0.05)
+    characters = (h >= 8) & (w < 4 * h) & (area >= 20) & ~large
+    return bool(area[large & (area >= 0.08 * w * h)].sum() > area[characters].sum())
+
+
 def _text_height(stats: np.ndarray, shape: tuple[int, int], scale: int = 1) -> float:
     """Median height of components that could be characters (not specks, not rules), from their stats.
 
     ``scale``: the stats are of an image shrunk that many times; the height is given at full size.
+
+    On a page that is one field (:func:`_fills_page`) it is the median height of the ink instead, each
+    component weighing by its area: there the patterned paper breaks into specks and stroke fragments that
+    can outnumber the digits and would make the height a third of theirs. Hollow frames are left out.
     """
     w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
     page_h, page_size = shape[0], shape[0] * shape[1]
     shaped = (h * scale >= 8) & (w < 4 * h) & (area * scale * scale >= 20)
+    if _fills_page(stats, shape):
+        dense = shaped & (area >= 0.08 * w * h)
+        if not dense.any():
+            return 0.0
+        order = np.argsort(h[dense])
+        weight = np.cumsum(area[dense][order])
+        return float(h[dense][order][np.searchsorted(weight, weight[-1] / 2)]) * scale
     keep = shaped & (h < page_h * 0.5) & (w * h < page_size * 0.05)
-    if not keep.any():
-        # A page that is one field (a cheque's amount cut out): its digits fill it, so they are not small
-        # against the page; only hollow frames (little ink for their box) are left out.
-        keep = shaped & (area >= 0.08 * w * h)
     return float(np.median(h[keep])) * scale if keep.any() else 0.0
+
+
+def _without_long_rows(binary: np.ndarray) -> np.ndarray:
+    """``binary`` less its horizontal runs longer than the page is tall (the line an amount is written on).
+
+    On a page that is one field no stroke of a digit is that long, and digits written on the line are one
+    component with it: too wide to measure a text height from until it is gone.
+    """
+    length = max(15, binary.shape[0])
+    rows = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    return cv2.bitwise_and(binary, cv2.bitwise_not(rows))
 
 
 def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, vertical_scale: int = 1) -> np.ndarray:
@@ -512,7 +540,10 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     half = _halve(binary)
     text_height = _text_height(_components(half)[2], half.shape, scale=2)
     if text_height < HALF_RESOLUTION_TEXT_HEIGHT:
-        text_height = _text_height(_components(binary)[2], binary.shape)
+        stats = _components(binary)[2]
+        if _fills_page(stats, binary.shape):  # an amount crop: its digits may be joined by their line
+            stats = _components(_without_long_rows(binary))[2]
+        text_height = _text_height(stats, binary.shape)
     if text_height == 0:
         return PageSegmentation(skew, skew_confidence, 0.0, ())
     cleaned, removed, lines = _remove_lines(binary, text_height, settings)
