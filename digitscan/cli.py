@@ -329,8 +329,8 @@ def evaluate(
     """Accuracy, per-class precision and recall, calibration and risk-coverage of a model, with plots."""
     with _exit_codes():
         from digitscan.classify import DigitClassifier
+        from digitscan.evaluation import cluttered_report, nondigit_report, orand_digit_crops, report, write_plots
         from digitscan.evaluation import evaluate as run_evaluation
-        from digitscan.evaluation import nondigit_report, orand_digit_crops, report, write_plots
         from digitscan.mnist import load_mnist
         from digitscan.normalize import normalize_many
 
@@ -345,6 +345,7 @@ def evaluate(
             for path in write_plots(evaluation, out):
                 err.print(f"wrote {path}", highlight=False)
         typer.echo(nondigit_report(classifier))
+        typer.echo(cluttered_report(classifier, data))
 
 
 @app.command()

@@ -18,8 +18,10 @@ from PIL import Image
 from digitscan.calibration import OperatingPoint, expected_calibration_error, risk_coverage, softmax
 from digitscan.card import CLASSES, NOT_A_DIGIT
 from digitscan.classify import DigitClassifier, decide, predictions_from
+from digitscan.clutter import cluttered_digits
 from digitscan.errors import UsageError
 from digitscan.loading import to_gray
+from digitscan.mnist import MnistData
 from digitscan.nondigit import generate_nondigits
 from digitscan.normalize import normalize_many
 from digitscan.segment import Box, binarise
@@ -27,6 +29,7 @@ from digitscan.segment import Box, binarise
 COVERAGES = (0.90, 0.95, 0.98, 0.99, 1.0)
 NONDIGIT_TEST_SEED = 7_777_777  # far from the seeds training draws its non-digits from (seed * 1000 + 1, + 2)
 NONDIGIT_TEST_SIZE = 3000
+CLUTTER_TEST_SEED = 8_888_888
 
 
 def nondigit_test_crops(count: int = NONDIGIT_TEST_SIZE) -> np.ndarray:
@@ -152,6 +155,15 @@ def nondigit_report(classifier: DigitClassifier) -> str:
         f"generated non-digits (held out): {len(probs)} crops\n"
         f"  accepted as a digit at the review threshold {accepted:.4f}   read as not a digit {rejected:.4f}"
     )
+
+
+def cluttered_report(classifier: DigitClassifier, data: MnistData) -> str:
+    """How the model reads MNIST test digits (never trained on) with a touching neighbour's edge, a rule or
+    hatching drawn in, as crops cut from real pages hold them."""
+    chosen, inks = cluttered_digits(data.test_images, len(data.test_images), CLUTTER_TEST_SEED)
+    predicted = classifier.classify(normalize_many(inks)).digit
+    accuracy = float(np.mean(predicted == data.test_labels[chosen]))
+    return f"MNIST test digits with clutter drawn in: {len(inks)} crops\n  accuracy {accuracy:.4f}"
 
 
 def report(evaluation: Evaluation) -> str:

@@ -49,6 +49,7 @@ def test_evaluate_command_prints_figures_and_writes_plots(mnist_dir: Path, tmp_p
     assert result.exit_code == 0, result.output
     assert "MNIST test: 10000 digits" in result.output and "risk-coverage" in result.output
     assert "generated non-digits (held out)" in result.output
+    assert "MNIST test digits with clutter drawn in: 10000 crops" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist-test-confusion.png", "mnist-test-reliability.png"]
 
 
