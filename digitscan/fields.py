@@ -269,15 +269,3 @@ def read_form(gray: np.ndarray, template: Template) -> FormReading:
     """Register a page to ``template`` and cut every field (raises TemplateMismatchError when it does not fit)."""
     alignment, deskewed = align_page(gray, template)
     return FormReading(alignment, tuple(cut_field(spec, deskewed, alignment) for spec in template.fields))
-
-
-def draw_fields(gray: np.ndarray, reading: FormReading) -> np.ndarray:
-    """A colour copy of the page with each field's region and digit boxes drawn (for checking a template)."""
-    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    for cut in reading.fields:
-        r = cut.region
-        cv2.rectangle(image, (r.x, r.y), (r.right, r.bottom), (0, 160, 0), 2)
-        cv2.putText(image, cut.name, (r.x, max(12, r.y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 120, 0), 2)
-        for b in cut.boxes:
-            cv2.rectangle(image, (b.x, b.y), (b.right, b.bottom), (0, 0, 255), 1)
-    return image

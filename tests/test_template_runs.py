@@ -62,6 +62,30 @@ def test_cli_run_with_a_template_writes_field_and_valid_and_fails_the_page_that_
     assert "synth-cheque" in failures[0]["message"]
 
 
+def test_inspect_with_a_template_draws_each_field_where_it_was_placed(
+    cheques: Path, tmp_path: Path, classifier: object
+) -> None:
+    from digitscan.overlay import TEMPLATE_FIELD
+
+    page_file, out = cheques / "synth-cheque_001.png", tmp_path / "overlay.png"
+    template = TEMPLATES / "synth-cheque.yaml"
+    result = runner.invoke(app, ["inspect", str(page_file), "--template", str(template), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fields invalid" in result.output
+    run = process([page_file], ProcessOptions(template=template), classifier=classifier)  # type: ignore[arg-type]
+    regions = {n.field: n.region for n in run.files[0].pages[0].numbers}
+    assert set(regions) == {"date", "amount", "reference"}
+    image = np.asarray(Image.open(out).convert("RGB"))
+    teal = np.all(image == TEMPLATE_FIELD[::-1], axis=-1)  # drawn in BGR, read back as RGB
+    for name, r in regions.items():
+        assert r is not None
+        middle_row = teal[r.y + r.h // 2, r.x - 2 : r.right + 3].astype(int)
+        walls = np.count_nonzero(np.diff(middle_row) == 1)
+        assert walls == (9 if name == "date" else 2), name  # both sides, and the 7 walls between the date's cells
+    blank = runner.invoke(app, ["inspect", str(cheques / "blank.png"), "--template", str(template), "--out", str(out)])
+    assert blank.exit_code == 2 and "synth-cheque" in blank.output  # the page does not match: said, not drawn
+
+
 def test_json_carries_field_valid_and_the_registration(cheques: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     args = ["process", str(cheques), "--out", str(out), "--template", str(TEMPLATES / "synth-cheque.yaml")]
@@ -158,3 +182,19 @@ def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
         assert total == 28
         assert exact >= floors[field], (field, stats)
         assert flagged >= wrong - 1, (field, stats)  # every wrong field is flagged but a mislabelled one
+
+
+@pytest.mark.parametrize("skew", [-3.0, -0.5, 0.0, 1.0, 2.5])
+def test_a_template_field_is_drawn_turned_as_on_the_scan(skew: float) -> None:
+    from digitscan.overlay import _field_corners
+    from digitscan.segment import Box
+
+    cx, cy, w, h = 700.0, 300.0, 640.0, 115.0
+    upright = np.array(
+        [[cx - w / 2, cy - h / 2], [cx + w / 2, cy - h / 2], [cx + w / 2, cy + h / 2], [cx - w / 2, cy + h / 2]]
+    )
+    turn = cv2.getRotationMatrix2D((cx, cy), -skew, 1.0)
+    turned = np.hstack([upright, np.ones((4, 1))]) @ turn.T  # the field as the skewed scan shows it
+    (x0, y0), (x1, y1) = turned.min(axis=0), turned.max(axis=0)
+    region = Box(round(x0), round(y0), round(x1 - x0), round(y1 - y0))
+    assert np.abs(_field_corners(region, skew) - turned).max() < 1.5
