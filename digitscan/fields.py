@@ -197,9 +197,13 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
             box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
             cx, cy = _centre(box)
             is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
-            # Digits may overflow the box (the cut's margin), but their centre stays clear of its sides,
-            # unlike what is left of a frame's side or a neighbour's bar code.
-            inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            # Digits may overflow a frame (the cut's margin), but their centre stays clear of its sides,
+            # unlike what is left of a frame's side or a neighbour's bar code. Writing on a rule often runs
+            # past its ends: there, a digit anywhere in the cut (the box and its margins) belongs to the field.
+            if spec.frame:
+                inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            else:
+                inside = x0 <= cx <= x1 and y0 <= cy <= y1
             if spec.cells:  # a comb's digits sit in its cells, whatever is printed above them
                 inside = inside and y - 0.25 * h <= cy <= y + h
             if inside and not is_frame:

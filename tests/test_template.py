@@ -208,3 +208,17 @@ def test_a_date_field_is_valid_exactly_when_the_calendar_has_that_day(text: str)
     except ValueError:
         exists = False
     assert spec.check(text) == exists
+
+
+@pytest.mark.parametrize("seed", [1, 3, 11])
+def test_writing_that_runs_past_the_end_of_its_rule_stays_in_its_field(mnist: MnistData, seed: int) -> None:
+    page, names = render_synth_form(np.random.default_rng(seed), mnist, values={"phone": "000000000"})
+    truth = field_truth(page, names)
+    last = page.numbers[names.index("phone")].digits[-1].box
+    assert last.x + last.w / 2 > 1000  # the last digit is written past the rule's end (x 1000): the case under test
+    reading = read_form(cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY), load_template(TEMPLATES / "synth-form.yaml"))
+    phone = next(cut for cut in reading.fields if cut.name == "phone")
+    assert len(phone.boxes) == 9
+    assert max(b.iou(last) for b in phone.boxes) >= 0.5
+    quantity = next(cut for cut in reading.fields if cut.name == "quantity")
+    assert len(quantity.boxes) == len(truth["quantity"][0])  # the wider cut takes nothing from its neighbour
