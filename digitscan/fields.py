@@ -104,8 +104,7 @@ def _amount(
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
     zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
-    the '/' of a closing '/-' (the last candidate, when it towers over the digits, leans like a slash
-    while taller than them, or has a dash after it).
+    the '/' of a closing '/-' (the last candidate, when it towers over the digits or has a dash after it).
     """
     x, _, w, h = box
     keep = list(range(len(found)))
@@ -120,20 +119,13 @@ def _amount(
     if len(keep) > 1:
         last = found[keep[-1]]
         median = float(np.median([found[i][0].h for i in keep[:-1]]))
-        tall = last[0].h >= 1.4 * median  # a closing '/' (or '/-' in one stroke) towers over the digits
-        if (
-            tall
-            or _leans_like_a_slash(last[1].ink, last[0].h / median)
-            or _dash_after(binary, origin, [found[i] for i in keep], w, h)
-        ):
+        # A closing '/' (or '/-' in one stroke) towers over the digits, or has its dash after it. A slanted
+        # stroke only a little taller than the digits is left to the classifier, which knows a lone '/'
+        # (its "not a digit" class): by its slant and height alone, a leaning '1' passed for one too.
+        tall = last[0].h >= 1.4 * median
+        if tall or _dash_after(binary, origin, [found[i] for i in keep], w, h):
             keep = keep[:-1]
     return keep
-
-
-def _leans_like_a_slash(ink: np.ndarray, height_ratio: float) -> bool:
-    """A stroke taller than the digits that leans right like '/' (shear of its ink below -0.3)."""
-    moments = cv2.moments(ink.astype(np.float32))
-    return bool(moments["mu02"] and moments["mu11"] / moments["mu02"] <= -0.3 and height_ratio >= 1.15)
 
 
 def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:

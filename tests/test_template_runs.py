@@ -125,6 +125,21 @@ def test_an_impossible_date_is_invalid_and_needs_review_even_when_confident(
     assert fields["zip"].text == "02139" and fields["zip"].valid is True
 
 
+def test_a_misread_date_is_read_as_the_likeliest_valid_date_and_still_reviewed(
+    mnist: MnistData, tmp_path: Path, classifier: object
+) -> None:
+    # synthetic cheque 11 of the benchmark (seed 7): its date 26122002 is read 26128002 (year 8002), the 8
+    # doubted; its next choice, 0, gives year 0002; 2 is the likeliest digit that makes a date in range
+    truth = write_form_pages(tmp_path, "synth-cheque", 11, seed=7, digits=mnist)
+    page = tmp_path / "synth-cheque_011.png"
+    run = process([page], ProcessOptions(template=TEMPLATES / "synth-cheque.yaml"), classifier=classifier)  # type: ignore[arg-type]
+    date = next(n for n in run.files[0].pages[0].numbers if n.field == "date")
+    assert date.text == truth[page.name]["date"][0] == "26122002"
+    assert date.valid is True and date.needs_review and all(d.needs_review for d in date.digits)
+    changed = [d for d in date.digits if d.second_confidence > d.confidence]  # the classifier's first choice
+    assert [(d.position, d.digit, d.second_digit) for d in changed] == [(4, 2, 8)]  # is kept as the second
+
+
 def test_an_unreadable_template_is_a_usage_error_before_any_work(tmp_path: Path) -> None:
     bad = tmp_path / "form.yaml"
     bad.write_text("name: x\npage: {width: 10}\nfields: []\n")
@@ -176,8 +191,8 @@ def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
     stats = idrbt_cheques(_real("cheques_idrbt"), classifier)  # type: ignore[arg-type]
     assert set(stats) == {"amount", "date_ddmmyyyy"}
     # Floors under the figures measured with the 11-class model (README), not the 90% target,
-    # which these scans do not reach yet: amounts 13/28 and dates 23/28 exact, 19 of 20 wrong ones flagged.
-    floors = {"amount": 11, "date_ddmmyyyy": 21}
+    # which these scans do not reach yet: amounts 13/28 and dates 25/28 exact, 17 of 18 wrong ones flagged.
+    floors = {"amount": 11, "date_ddmmyyyy": 23}
     for field, (total, exact, wrong, flagged) in stats.items():
         assert total == 28
         assert exact >= floors[field], (field, stats)
