@@ -212,6 +212,19 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
     return FileWork(index, tuple(pages), tuple(failures))
 
 
+def _likeliest_digit(probabilities: np.ndarray, position: int, box: Box) -> DigitResult:
+    """The likeliest digit of a comb cell's ink that the classifier took for "not a digit".
+
+    A comb cell holds one digit, and segmentation found ink in it: a digit written oddly (a small open
+    loop of a '0') more likely than a speck. Its probability is low, so it goes to review; dropping it
+    would leave a gap that no review of the field's other digits can fill.
+    """
+    first, second = (int(d) for d in np.argsort(probabilities)[::-1][:2])
+    return DigitResult(
+        position, first, float(probabilities[first]), second, float(probabilities[second]), box, needs_review=True
+    )
+
+
 def _likeliest_valid(
     spec: FieldSpec, digits: list[DigitResult], probabilities: np.ndarray, threshold: float
 ) -> tuple[list[DigitResult], bool]:
@@ -411,8 +424,12 @@ class _Run:
                         else list(zip(candidate.cuts[chosen], cut_crops[chosen], strict=True))
                     )
                     for box, i in picked:
-                        if predictions.digit[i] == NOT_A_DIGIT:  # a sign, letter or speck: not reported
-                            continue
+                        if predictions.digit[i] == NOT_A_DIGIT:
+                            if comb and predictions.digit_probabilities is not None:
+                                digit = _likeliest_digit(predictions.digit_probabilities[i], position, box)
+                                read.append(i)
+                                digits.append(replace(digit, needs_review=True))
+                            continue  # outside a comb: a sign, letter or speck, not reported
                         confidence = float(predictions.confidence[i])
                         read.append(i)
                         digits.append(

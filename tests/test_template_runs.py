@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -13,6 +14,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from digitscan.calibration import softmax
+from digitscan.card import NOT_A_DIGIT
+from digitscan.classify import Predictions, predictions_from
 from digitscan.cli import app
 from digitscan.mnist import MnistData
 from digitscan.pipeline import ProcessOptions, process
@@ -140,6 +144,38 @@ def test_a_misread_date_is_read_as_the_likeliest_valid_date_and_still_reviewed(
     assert [(d.position, d.digit, d.second_digit) for d in changed] == [(4, 2, 8)]  # is kept as the second
 
 
+class _NotADigitAt:
+    """The shipped classifier, but sure that crop ``index`` of each batch is not a digit (its best digit
+    ``digit``, at 3%)."""
+
+    def __init__(self, real: Any, index: int, digit: int) -> None:
+        self.real, self.index, self.digit = real, index, digit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def classify(self, crops: np.ndarray) -> Predictions:
+        probabilities = softmax(self.real.logits(crops), self.real.card.temperature)
+        probabilities[self.index] = 0.0
+        probabilities[self.index, [NOT_A_DIGIT, self.digit, (self.digit + 1) % 10]] = [0.95, 0.03, 0.02]
+        return predictions_from(probabilities)
+
+
+def test_ink_in_a_comb_cell_taken_for_not_a_digit_is_its_likeliest_digit_and_reviewed(
+    mnist: MnistData, tmp_path: Path, classifier: object
+) -> None:
+    page, _ = render_synth_form(np.random.default_rng(9), mnist, values={"date": "19012016"})
+    page = transform_page(page, PageTransform(scale=0.97, dx=10, dy=-5))
+    Image.fromarray(cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)).save(tmp_path / "form.png")
+    options = ProcessOptions(template=TEMPLATES / "synth-form.yaml")
+    crop = 10 + 5 + 5  # the account's 10 cells, the zip's 5, then the date's 6th cell (a comb: no cuts)
+    run = process([tmp_path / "form.png"], options, classifier=_NotADigitAt(classifier, crop, digit=0))
+    date = next(n for n in run.files[0].pages[0].numbers if n.field == "date")
+    assert date.text == "19012016" and date.valid is True  # the cell's 0 is kept, no gap
+    assert date.needs_review and date.digits[5].confidence == pytest.approx(0.03)
+    assert (date.digits[5].position, date.digits[5].second_digit) == (5, 1)
+
+
 def test_an_unreadable_template_is_a_usage_error_before_any_work(tmp_path: Path) -> None:
     bad = tmp_path / "form.yaml"
     bad.write_text("name: x\npage: {width: 10}\nfields: []\n")
@@ -191,8 +227,8 @@ def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
     stats = idrbt_cheques(_real("cheques_idrbt"), classifier)  # type: ignore[arg-type]
     assert set(stats) == {"amount", "date_ddmmyyyy"}
     # Floors under the figures measured with the 11-class model (README), not the issue's 90% target,
-    # which these scans do not reach yet: amounts 13/28 and dates 25/28 exact, 17 of 18 wrong ones flagged.
-    floors = {"amount": 11, "date_ddmmyyyy": 23}
+    # which the amounts do not reach yet: amounts 13/28 and dates 26/28 exact, 16 of 17 wrong ones flagged.
+    floors = {"amount": 11, "date_ddmmyyyy": 24}
     for field, (total, exact, wrong, flagged) in stats.items():
         assert total == 28
         assert exact >= floors[field], (field, stats)
