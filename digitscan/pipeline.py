@@ -426,9 +426,8 @@ class _Run:
                     for box, i in picked:
                         if predictions.digit[i] == NOT_A_DIGIT:
                             if comb and predictions.digit_probabilities is not None:
-                                digit = _likeliest_digit(predictions.digit_probabilities[i], position, box)
                                 read.append(i)
-                                digits.append(replace(digit, needs_review=True))
+                                digits.append(_likeliest_digit(predictions.digit_probabilities[i], position, box))
                             continue  # outside a comb: a sign, letter or speck, not reported
                         confidence = float(predictions.confidence[i])
                         read.append(i)
