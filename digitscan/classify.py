@@ -37,6 +37,7 @@ class Predictions:
     confidence: np.ndarray
     second_digit: np.ndarray
     second_confidence: np.ndarray
+    digit_probabilities: np.ndarray | None = None  # (N, 10): each digit's calibrated probability, for field rules
 
     def __len__(self) -> int:
         return len(self.digit)
@@ -166,4 +167,5 @@ def predictions_from(probs: np.ndarray) -> Predictions:
         confidence=probs[rows, best],
         second_digit=second,
         second_confidence=probs[rows, second],
+        digit_probabilities=probs[:, :NOT_A_DIGIT],
     )

@@ -355,8 +355,17 @@ def inspect(
     page: Annotated[int, typer.Option(help="Page of the file to draw, from 1.")] = 1,
     pdf_dpi: Annotated[int, typer.Option(help="Resolution at which PDF pages are rendered.")] = 300,
     model: Annotated[Path | None, typer.Option(help="Model file [default: the shipped one].")] = None,
+    template: Annotated[
+        Path | None,
+        typer.Option(help="A known form (YAML or JSON): read the page with it and draw its fields where they fell."),
+    ] = None,
 ) -> None:
-    """Draw the numbers and digits found on one page, with readings and confidences, over the page."""
+    """Draw the numbers and digits found on one page, with readings and confidences, over the page.
+
+    With --template, the page is read as `process --template` reads it, and each of the template's fields is
+    drawn where registration placed it (combs with their cells), with its reading: the way to check a new
+    template, or to see why a field was misread.
+    """
     with _exit_codes():
         import cv2
 
@@ -366,21 +375,26 @@ def inspect(
         from digitscan.overlay import draw_overlay
         from digitscan.pipeline import ProcessOptions
         from digitscan.pipeline import process as run_process
+        from digitscan.template import load_template
 
         if out.suffix.lower() != ".png":
             raise UsageError("--out must end in .png")
         if not scan.is_file():
             raise UsageError(f"{scan} is not a file")
-        run = run_process([scan], ProcessOptions(pdf_dpi=pdf_dpi, model=model))
+        form = None if template is None else load_template(template)  # a bad template fails before any work
+        run = run_process([scan], ProcessOptions(pdf_dpi=pdf_dpi, model=model, template=template))
         pages = {p.page: p for p in run.files[0].pages}
         if page not in pages:
             reason = run.failures[0].message if run.failures else f"it has {len(pages)} page(s)"
             raise UsageError(f"cannot draw page {page} of {scan}: {reason}")
         image = next(p.image for p in iter_pages(discover([scan])[0], pdf_dpi) if p.number == page)
-        if not cv2.imwrite(str(out), draw_overlay(image, pages[page])):
+        if not cv2.imwrite(str(out), draw_overlay(image, pages[page], form)):
             raise OutputNotWritableError(f"cannot write {out}")
         numbers = pages[page].numbers
-        err.print(f"wrote {out}: {len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits")
+        summary = f"wrote {out}: {len(numbers)} numbers, {sum(len(n.digits) for n in numbers)} digits"
+        if form is not None:
+            summary += f", {sum(n.valid is False for n in numbers)} of {len(numbers)} fields invalid"
+        err.print(summary)
 
 
 def _can_open_browser() -> bool:

@@ -104,8 +104,7 @@ def _amount(
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
     zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
-    the '/' of a closing '/-' (the last candidate, when it towers over the digits, leans like a slash
-    while taller than them, or has a dash after it).
+    the '/' of a closing '/-' (the last candidate, when it towers over the digits or has a dash after it).
     """
     x, _, w, h = box
     keep = list(range(len(found)))
@@ -120,20 +119,13 @@ def _amount(
     if len(keep) > 1:
         last = found[keep[-1]]
         median = float(np.median([found[i][0].h for i in keep[:-1]]))
-        tall = last[0].h >= 1.4 * median  # a closing '/' (or '/-' in one stroke) towers over the digits
-        if (
-            tall
-            or _leans_like_a_slash(last[1].ink, last[0].h / median)
-            or _dash_after(binary, origin, [found[i] for i in keep], w, h)
-        ):
+        # A closing '/' (or '/-' in one stroke) towers over the digits, or has its dash after it. A slanted
+        # stroke only a little taller than the digits is left to the classifier, which knows a lone '/'
+        # (its "not a digit" class): by its slant and height alone, a leaning '1' passed for one too.
+        tall = last[0].h >= 1.4 * median
+        if tall or _dash_after(binary, origin, [found[i] for i in keep], w, h):
             keep = keep[:-1]
     return keep
-
-
-def _leans_like_a_slash(ink: np.ndarray, height_ratio: float) -> bool:
-    """A stroke taller than the digits that leans right like '/' (shear of its ink below -0.3)."""
-    moments = cv2.moments(ink.astype(np.float32))
-    return bool(moments["mu02"] and moments["mu11"] / moments["mu02"] <= -0.3 and height_ratio >= 1.15)
 
 
 def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:
@@ -197,9 +189,13 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
             box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
             cx, cy = _centre(box)
             is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
-            # Digits may overflow the box (the cut's margin), but their centre stays clear of its sides,
-            # unlike what is left of a frame's side or a neighbour's bar code.
-            inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            # Digits may overflow a frame (the cut's margin), but their centre stays clear of its sides,
+            # unlike what is left of a frame's side or a neighbour's bar code. Writing on a rule often runs
+            # past its ends: there, a digit anywhere in the cut (the box and its margins) belongs to the field.
+            if spec.frame:
+                inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+            else:
+                inside = x0 <= cx <= x1 and y0 <= cy <= y1
             if spec.cells:  # a comb's digits sit in its cells, whatever is printed above them
                 inside = inside and y - 0.25 * h <= cy <= y + h
             if inside and not is_frame:
@@ -269,15 +265,3 @@ def read_form(gray: np.ndarray, template: Template) -> FormReading:
     """Register a page to ``template`` and cut every field (raises TemplateMismatchError when it does not fit)."""
     alignment, deskewed = align_page(gray, template)
     return FormReading(alignment, tuple(cut_field(spec, deskewed, alignment) for spec in template.fields))
-
-
-def draw_fields(gray: np.ndarray, reading: FormReading) -> np.ndarray:
-    """A colour copy of the page with each field's region and digit boxes drawn (for checking a template)."""
-    image = cv2.cvtColor(gray, cv2.COLOR_GRAY2BGR)
-    for cut in reading.fields:
-        r = cut.region
-        cv2.rectangle(image, (r.x, r.y), (r.right, r.bottom), (0, 160, 0), 2)
-        cv2.putText(image, cut.name, (r.x, max(12, r.y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (0, 120, 0), 2)
-        for b in cut.boxes:
-            cv2.rectangle(image, (b.x, b.y), (b.right, b.bottom), (0, 0, 255), 1)
-    return image

@@ -36,7 +36,7 @@ from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, Field, segment_page
-from digitscan.template import Template, load_template
+from digitscan.template import FieldSpec, Template, load_template
 from digitscan.touching import candidate_cuts, choose, part_box
 
 log = logging.getLogger(__name__)
@@ -212,6 +212,47 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
     return FileWork(index, tuple(pages), tuple(failures))
 
 
+def _likeliest_digit(probabilities: np.ndarray, position: int, box: Box) -> DigitResult:
+    """The likeliest digit of a comb cell's ink that the classifier took for "not a digit".
+
+    A comb cell holds one digit, and segmentation found ink in it: a digit written oddly (a small open
+    loop of a '0') more likely than a speck. Its probability is low, so it goes to review; dropping it
+    would leave a gap that no review of the field's other digits can fill.
+    """
+    first, second = (int(d) for d in np.argsort(probabilities)[::-1][:2])
+    return DigitResult(
+        position, first, float(probabilities[first]), second, float(probabilities[second]), box, needs_review=True
+    )
+
+
+def _likeliest_valid(
+    spec: FieldSpec, digits: list[DigitResult], probabilities: np.ndarray, threshold: float
+) -> tuple[list[DigitResult], bool]:
+    """A field read against its rules: its doubted digits (below the review ``threshold``) changed to the
+    likeliest valid reading, if there is one.
+
+    Each changed digit reports the digit it now holds with that digit's probability, and the classifier's
+    own first choice as its second. Every digit of such a field still needs review (the caller flags it):
+    the rules chose among the classifier's doubts, a person confirms. Returns (digits, whether changed).
+    """
+    text = spec.likeliest_valid(probabilities, threshold)
+    if text is None:
+        return digits, False
+    changed = [
+        digit
+        if int(value) == digit.digit
+        else replace(
+            digit,
+            digit=int(value),
+            confidence=float(row[int(value)]),
+            second_digit=digit.digit,
+            second_confidence=digit.confidence,
+        )
+        for digit, value, row in zip(digits, text, probabilities, strict=True)
+    ]
+    return changed, True
+
+
 def _reading(predictions: Predictions, index: int) -> tuple[bool, float]:
     """(read as a digit, confidence) of one crop, as :func:`digitscan.touching.choose` weighs readings."""
     return bool(predictions.digit[index] != NOT_A_DIGIT), float(predictions.confidence[index])
@@ -367,6 +408,7 @@ class _Run:
                     and bool(self.template.field(form_field.name).cells)
                 )
                 digits: list[DigitResult] = []
+                read: list[int] = []  # the crop each digit was read from
                 for position, candidate in zip(positions, candidates, strict=True):
                     whole, cursor = cursor, cursor + 1
                     cut_crops = []
@@ -382,9 +424,13 @@ class _Run:
                         else list(zip(candidate.cuts[chosen], cut_crops[chosen], strict=True))
                     )
                     for box, i in picked:
-                        if predictions.digit[i] == NOT_A_DIGIT:  # a sign, letter or speck: not reported
-                            continue
+                        if predictions.digit[i] == NOT_A_DIGIT:
+                            if comb and predictions.digit_probabilities is not None:
+                                read.append(i)
+                                digits.append(_likeliest_digit(predictions.digit_probabilities[i], position, box))
+                            continue  # outside a comb: a sign, letter or speck, not reported
                         confidence = float(predictions.confidence[i])
+                        read.append(i)
                         digits.append(
                             DigitResult(
                                 position=position if comb else len(digits),
@@ -400,9 +446,15 @@ class _Run:
                     if digits:
                         numbers.append(NumberResult(len(numbers), tuple(digits)))
                     continue
-                text = "".join(str(d.digit) for d in digits)
-                valid = self.template.field(form_field.name).check(text)
-                if not valid or form_field.doubtful:  # reviewed whole, however confident its digits
+                spec = self.template.field(form_field.name)
+                valid = spec.check("".join(str(d.digit) for d in digits))
+                corrected = False
+                if not valid and predictions.digit_probabilities is not None:
+                    digits, corrected = _likeliest_valid(
+                        spec, digits, predictions.digit_probabilities[read], self.threshold
+                    )
+                    valid = corrected
+                if corrected or not valid or form_field.doubtful:  # reviewed whole, however confident its digits
                     digits = [replace(d, needs_review=True) for d in digits]
                 numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
             result = PageResult(

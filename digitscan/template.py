@@ -9,12 +9,15 @@ registered to it by :mod:`digitscan.align` before fields are cut. Loading valida
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import re
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from digitscan.errors import UsageError
 
@@ -67,6 +70,38 @@ class FieldSpec:
             day = parse_date(text, self.date_format)
             return day is not None and self.years[0] <= day.year <= self.years[1]
         return True
+
+    def likeliest_valid(self, probabilities: np.ndarray, doubted: float, changes: int = 2) -> str | None:
+        """The most probable digit string that passes :meth:`check`, changing at most ``changes`` of the
+        digits the classifier doubts (best probability below ``doubted``); None when there is none.
+
+        ``probabilities`` holds each read digit's probability of being 0-9, shape (digits, 10). A field's
+        rules (a date that exists, a year in range, a pattern) rule out readings page mode cannot tell from
+        right ones; among those left, the one the classifier finds likeliest is the best guess to offer a
+        reviewer. A digit read surely is never changed: an impossible date written plainly (31 February)
+        is the writer's, and stays invalid.
+        """
+        if len(probabilities) == 0:
+            return None
+        cost = -np.log(np.clip(probabilities, 1e-9, 1.0))
+        best = cost.argmin(axis=1)
+        extra = cost - cost[np.arange(len(best)), best][:, None]  # the price of each other digit at each place
+        open_places = [i for i in range(len(best)) if probabilities[i, best[i]] < doubted]
+        options: list[tuple[float, tuple[tuple[int, int], ...]]] = []
+        for count in range(1, min(changes, len(open_places)) + 1):
+            for places in itertools.combinations(open_places, count):
+                for digits in itertools.product(range(10), repeat=count):
+                    if all(d != best[i] for i, d in zip(places, digits, strict=True)):
+                        swaps = tuple(zip(places, digits, strict=True))
+                        options.append((float(sum(extra[i, d] for i, d in swaps)), swaps))
+        options.sort(key=lambda option: option[0])
+        for _, swaps in options:
+            text = [str(d) for d in best]
+            for i, d in swaps:
+                text[i] = str(d)
+            if self.check("".join(text)):
+                return "".join(text)
+        return None
 
 
 def parse_date(text: str, date_format: str) -> date | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -13,6 +14,9 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from digitscan.calibration import softmax
+from digitscan.card import NOT_A_DIGIT
+from digitscan.classify import Predictions, predictions_from
 from digitscan.cli import app
 from digitscan.mnist import MnistData
 from digitscan.pipeline import ProcessOptions, process
@@ -62,6 +66,30 @@ def test_cli_run_with_a_template_writes_field_and_valid_and_fails_the_page_that_
     assert "synth-cheque" in failures[0]["message"]
 
 
+def test_inspect_with_a_template_draws_each_field_where_it_was_placed(
+    cheques: Path, tmp_path: Path, classifier: object
+) -> None:
+    from digitscan.overlay import TEMPLATE_FIELD
+
+    page_file, out = cheques / "synth-cheque_001.png", tmp_path / "overlay.png"
+    template = TEMPLATES / "synth-cheque.yaml"
+    result = runner.invoke(app, ["inspect", str(page_file), "--template", str(template), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "fields invalid" in result.output
+    run = process([page_file], ProcessOptions(template=template), classifier=classifier)  # type: ignore[arg-type]
+    regions = {n.field: n.region for n in run.files[0].pages[0].numbers}
+    assert set(regions) == {"date", "amount", "reference"}
+    image = np.asarray(Image.open(out).convert("RGB"))
+    teal = np.all(image == TEMPLATE_FIELD[::-1], axis=-1)  # drawn in BGR, read back as RGB
+    for name, r in regions.items():
+        assert r is not None
+        middle_row = teal[r.y + r.h // 2, r.x - 2 : r.right + 3].astype(int)
+        walls = np.count_nonzero(np.diff(middle_row) == 1)
+        assert walls == (9 if name == "date" else 2), name  # both sides, and the 7 walls between the date's cells
+    blank = runner.invoke(app, ["inspect", str(cheques / "blank.png"), "--template", str(template), "--out", str(out)])
+    assert blank.exit_code == 2 and "synth-cheque" in blank.output  # the page does not match: said, not drawn
+
+
 def test_json_carries_field_valid_and_the_registration(cheques: Path, tmp_path: Path) -> None:
     out = tmp_path / "r.json"
     args = ["process", str(cheques), "--out", str(out), "--template", str(TEMPLATES / "synth-cheque.yaml")]
@@ -99,6 +127,53 @@ def test_an_impossible_date_is_invalid_and_needs_review_even_when_confident(
     assert all(d.needs_review for d in date.digits)
     assert [d.position for d in date.digits] == list(range(8))  # comb cells as positions
     assert fields["zip"].text == "02139" and fields["zip"].valid is True
+
+
+def test_a_misread_date_is_read_as_the_likeliest_valid_date_and_still_reviewed(
+    mnist: MnistData, tmp_path: Path, classifier: object
+) -> None:
+    # synthetic cheque 11 of the benchmark (seed 7): its date 26122002 is read 26128002 (year 8002), the 8
+    # doubted; its next choice, 0, gives year 0002; 2 is the likeliest digit that makes a date in range
+    truth = write_form_pages(tmp_path, "synth-cheque", 11, seed=7, digits=mnist)
+    page = tmp_path / "synth-cheque_011.png"
+    run = process([page], ProcessOptions(template=TEMPLATES / "synth-cheque.yaml"), classifier=classifier)  # type: ignore[arg-type]
+    date = next(n for n in run.files[0].pages[0].numbers if n.field == "date")
+    assert date.text == truth[page.name]["date"][0] == "26122002"
+    assert date.valid is True and date.needs_review and all(d.needs_review for d in date.digits)
+    changed = [d for d in date.digits if d.second_confidence > d.confidence]  # the classifier's first choice
+    assert [(d.position, d.digit, d.second_digit) for d in changed] == [(4, 2, 8)]  # is kept as the second
+
+
+class _NotADigitAt:
+    """The shipped classifier, but sure that crop ``index`` of each batch is not a digit (its best digit
+    ``digit``, at 3%)."""
+
+    def __init__(self, real: Any, index: int, digit: int) -> None:
+        self.real, self.index, self.digit = real, index, digit
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+    def classify(self, crops: np.ndarray) -> Predictions:
+        probabilities = softmax(self.real.logits(crops), self.real.card.temperature)
+        probabilities[self.index] = 0.0
+        probabilities[self.index, [NOT_A_DIGIT, self.digit, (self.digit + 1) % 10]] = [0.95, 0.03, 0.02]
+        return predictions_from(probabilities)
+
+
+def test_ink_in_a_comb_cell_taken_for_not_a_digit_is_its_likeliest_digit_and_reviewed(
+    mnist: MnistData, tmp_path: Path, classifier: object
+) -> None:
+    page, _ = render_synth_form(np.random.default_rng(9), mnist, values={"date": "19012016"})
+    page = transform_page(page, PageTransform(scale=0.97, dx=10, dy=-5))
+    Image.fromarray(cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)).save(tmp_path / "form.png")
+    options = ProcessOptions(template=TEMPLATES / "synth-form.yaml")
+    crop = 10 + 5 + 5  # the account's 10 cells, the zip's 5, then the date's 6th cell (a comb: no cuts)
+    run = process([tmp_path / "form.png"], options, classifier=_NotADigitAt(classifier, crop, digit=0))
+    date = next(n for n in run.files[0].pages[0].numbers if n.field == "date")
+    assert date.text == "19012016" and date.valid is True  # the cell's 0 is kept, no gap
+    assert date.needs_review and date.digits[5].confidence == pytest.approx(0.03)
+    assert (date.digits[5].position, date.digits[5].second_digit) == (5, 1)
 
 
 def test_an_unreadable_template_is_a_usage_error_before_any_work(tmp_path: Path) -> None:
@@ -152,9 +227,25 @@ def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
     stats = idrbt_cheques(_real("cheques_idrbt"), classifier)  # type: ignore[arg-type]
     assert set(stats) == {"amount", "date_ddmmyyyy"}
     # Floors under the figures measured with the 11-class model (README), not the issue's 90% target,
-    # which these scans do not reach yet: amounts 13/28 and dates 23/28 exact, 19 of 20 wrong ones flagged.
-    floors = {"amount": 11, "date_ddmmyyyy": 21}
+    # which the amounts do not reach yet: amounts 13/28 and dates 26/28 exact, 16 of 17 wrong ones flagged.
+    floors = {"amount": 11, "date_ddmmyyyy": 24}
     for field, (total, exact, wrong, flagged) in stats.items():
         assert total == 28
         assert exact >= floors[field], (field, stats)
         assert flagged >= wrong - 1, (field, stats)  # every wrong field is flagged but a mislabelled one
+
+
+@pytest.mark.parametrize("skew", [-3.0, -0.5, 0.0, 1.0, 2.5])
+def test_a_template_field_is_drawn_turned_as_on_the_scan(skew: float) -> None:
+    from digitscan.overlay import _field_corners
+    from digitscan.segment import Box
+
+    cx, cy, w, h = 700.0, 300.0, 640.0, 115.0
+    upright = np.array(
+        [[cx - w / 2, cy - h / 2], [cx + w / 2, cy - h / 2], [cx + w / 2, cy + h / 2], [cx - w / 2, cy + h / 2]]
+    )
+    turn = cv2.getRotationMatrix2D((cx, cy), -skew, 1.0)
+    turned = np.hstack([upright, np.ones((4, 1))]) @ turn.T  # the field as the skewed scan shows it
+    (x0, y0), (x1, y1) = turned.min(axis=0), turned.max(axis=0)
+    region = Box(round(x0), round(y0), round(x1 - x0), round(y1 - y0))
+    assert np.abs(_field_corners(region, skew) - turned).max() < 1.5
