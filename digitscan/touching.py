@@ -6,7 +6,8 @@ proposes cut points at the thin columns of its ink (local minima of the column p
 between two of them that is as wide as one digit could be (:func:`propose`). It does not decide: the
 classifier reads the whole blob and every span, and :func:`choose` keeps the reading (the whole, or a run
 of spans from the left edge to the right) that is most probable, the product of its digits' confidences
-times a prior on each part's width. Each span is read once, however many readings share it, so a blob of
+times a prior on each part's width, provided the classifier alone does not read the blob more surely
+whole. Each span is read once, however many readings share it, so a blob of
 five digits costs a few dozen crops rather than one per way of cutting it.
 """
 
@@ -101,14 +102,28 @@ def _log_probability(reading: Reading, aspect: float) -> float:
     return math.log(max(confidence, DIGIT_FLOOR)) - WIDE_PENALTY * max(0.0, aspect - WIDE_DIGIT) - PART_PENALTY
 
 
+def _reads_as_surely(whole: Reading, parts: list[Reading]) -> bool:
+    """Whether the classifier alone favours the cut: its parts' confidences multiplied are at least the
+    whole's (always, when the whole reads as no digit).
+
+    The priors in :func:`choose` may keep a blob whole that the classifier would cut, but never cut one that
+    it reads more surely whole: a wide 4 read at 0.9997 stays one 4 rather than a 4 at 0.998 and a 1 at
+    0.9997, though a single digit that wide is rare.
+    """
+    is_digit, confidence = whole
+    return not is_digit or math.prod(max(c, DIGIT_FLOOR) for _, c in parts) >= max(confidence, DIGIT_FLOOR)
+
+
 def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[int, ...] | None:
     """The indices of the spans to keep, left to right; () to keep the blob whole; None when neither the
     whole nor any run of spans reads as digits (the blob is a sign, a letter, or digits no cut separates).
 
     ``parts`` holds one reading per span of ``proposal``. The best run of spans from the left edge to the
     right is found by dynamic programming over the cut points; it replaces the whole only when it is more
-    probable. A wide whole pays the width prior, so a merged "10" that the model reads as a fairly sure 6
-    still gives way to a sure 1 and 0, while a clean wide 0 keeps its own reading.
+    probable and its digits' confidences multiplied are at least the whole's (the width prior and the part
+    penalty weigh the choice, but never cut what the classifier reads more surely whole). A wide whole pays
+    the width prior, so a merged "10" that the model reads as a fairly sure 6 still gives way to a sure 1
+    and 0, while a clean wide 0 keeps its own reading.
     """
     height = max(1, proposal.height)
     costs = dict(proposal.cut_costs)
@@ -122,6 +137,6 @@ def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[in
             best[end] = (score, (*best[start][1], index))
     whole_score = _log_probability(whole, proposal.width / height)
     cut_score, cut = best.get(proposal.width, (-math.inf, ()))
-    if cut and cut_score > whole_score:
+    if cut and cut_score > whole_score and _reads_as_surely(whole, [parts[i] for i in cut]):
         return cut
     return () if whole_score > -math.inf else None

@@ -37,7 +37,15 @@ def test_the_most_probable_run_of_spans_wins_over_the_whole() -> None:
     assert choose(proposal, (False, 0.97), [(True, 0.94), (True, 0.6)]) == (0, 1)  # "not a digit" whole
     assert choose(proposal, (False, 0.97), [(True, 0.94), (False, 0.9)]) is None  # neither reads: leftover ink
     wide = Proposal(90, 40, ((0, 45), (45, 90)), ((45, 0.0),))  # aspect 2.25: the whole pays the width prior
-    assert choose(wide, (True, 0.95), [(True, 0.9), (True, 0.9)]) == (0, 1)
+    assert choose(wide, (True, 0.95), [(True, 0.99), (True, 0.98)]) == (0, 1)
+    assert choose(wide, (True, 0.95), [(True, 0.9), (True, 0.9)]) == ()  # the classifier reads it more surely whole
+
+
+def test_a_sure_wide_digit_is_not_cut_for_its_width_alone() -> None:
+    # The 4 of samples/form_005_g4.tif (ink 97 x 79): the width prior made a 4 at 0.998 and a 1 at 0.9997
+    # win over the whole read as a 4 at 0.9997, and the number gained a digit.
+    four = Proposal(97, 79, ((0, 67), (67, 97)), ((67, 0.0),))
+    assert choose(four, (True, 0.9997), [(True, 0.998), (True, 0.9997)]) == ()
 
 
 def _touching_page(mnist: MnistData, first: int, second: int) -> np.ndarray:
