@@ -37,7 +37,7 @@ from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, Field, segment_page
 from digitscan.template import FieldSpec, Template, load_template
-from digitscan.touching import candidate_cuts, choose, part_box
+from digitscan.touching import Proposal, choose, part_box, propose
 
 log = logging.getLogger(__name__)
 
@@ -74,10 +74,11 @@ class ProcessOptions:
 
 @dataclass(frozen=True)
 class DigitWork:
-    """One digit candidate: its box, and the part boxes of each way it might be cut into touching digits."""
+    """One digit candidate: its box, and where it might be cut into touching digits (the spans' crops follow
+    the whole's, in the proposal's order)."""
 
     box: Box
-    cuts: tuple[tuple[Box, ...], ...] = ()
+    proposal: Proposal
 
 
 @dataclass(frozen=True)
@@ -119,14 +120,12 @@ FileReader = Callable[[int, InputFile, int], FileWork]
 
 
 def _digit_work(box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True) -> DigitWork:
-    """A candidate for the classifier: its ink, then (``touching``) the parts of each way to cut it, go to
-    ``inks``; the returned work holds the box and the part boxes of each cut."""
+    """A candidate for the classifier: its ink, then (``touching``) each span it might be cut into, go to
+    ``inks``; the returned work holds the box and the proposal."""
     inks.append(ink)
-    cuts = candidate_cuts(ink) if touching else []
-    width = ink.shape[1]
-    for cut in cuts:
-        inks += [ink[:, start:end] for start, end in cut]
-    return DigitWork(box, tuple(tuple(part_box(box, width, start, end) for start, end in cut) for cut in cuts))
+    proposal = propose(ink) if touching else Proposal(ink.shape[1], ink.shape[0])
+    inks += [ink[:, start:end] for start, end in proposal.spans]
+    return DigitWork(box, proposal)
 
 
 def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
@@ -409,20 +408,20 @@ class _Run:
                 )
                 digits: list[DigitResult] = []
                 read: list[int] = []  # the crop each digit was read from
+                leftover = False  # a digit-sized blob that neither whole nor cut reads as digits
                 for position, candidate in zip(positions, candidates, strict=True):
-                    whole, cursor = cursor, cursor + 1
-                    cut_crops = []
-                    for cut in candidate.cuts:
-                        cut_crops.append(range(cursor, cursor + len(cut)))
-                        cursor += len(cut)
+                    proposal, whole = candidate.proposal, cursor
+                    cursor += 1 + len(proposal.spans)
                     chosen = choose(
-                        _reading(predictions, whole), [[_reading(predictions, i) for i in crops] for crops in cut_crops]
+                        proposal,
+                        _reading(predictions, whole),
+                        [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))],
                     )
-                    picked = (
-                        [(candidate.box, whole)]
-                        if chosen < 0
-                        else list(zip(candidate.cuts[chosen], cut_crops[chosen], strict=True))
-                    )
+                    leftover |= chosen is None
+                    picked = [(candidate.box, whole)] if not chosen else []
+                    for span in chosen or ():
+                        start, end = proposal.spans[span]
+                        picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
                     for box, i in picked:
                         if predictions.digit[i] == NOT_A_DIGIT:
                             if comb and predictions.digit_probabilities is not None:
@@ -439,9 +438,12 @@ class _Run:
                                 second_digit=int(predictions.second_digit[i]),
                                 second_confidence=float(predictions.second_confidence[i]),
                                 box=box,
-                                needs_review=confidence < self.threshold,
+                                # A cut is the segmentation's guess: its digits are reviewed however sure.
+                                needs_review=confidence < self.threshold or bool(chosen),
                             )
                         )
+                if leftover:  # ink the digits do not explain may be a digit they miss: the number is reviewed
+                    digits = [replace(d, needs_review=True) for d in digits]
                 if form_field is None or self.template is None:
                     if digits:
                         numbers.append(NumberResult(len(numbers), tuple(digits)))

@@ -1,52 +1,89 @@
-"""Touching digits: propose where one connected blob might be cut into two or three digits.
+"""Touching digits: where one connected blob might be cut into several digits, and which cut to keep.
 
-Handwritten amounts are often written in one stroke ("200", "10" with the 1 touching the 0), so one
-connected component holds several digits. Where a blob is wide for its height, this module proposes cuts
-at the thinnest columns of its ink; it does not decide. The classifier reads the whole blob and every
-proposed part, and the pipeline keeps a cut only when its parts read as digits more surely than the whole
-(see :func:`choose`): the choice among candidate cuts is made with the model's own confidence.
+Handwritten amounts are often written in one stroke (a cursive "200" or "000", a "10" with the 1 touching
+the 0), so one connected component holds several digits. For a blob wide for its height this module
+proposes cut points at the thin columns of its ink (local minima of the column profile) and every span
+between two of them that is as wide as one digit could be (:func:`propose`). It does not decide: the
+classifier reads the whole blob and every span, and :func:`choose` keeps the reading (the whole, or a run
+of spans from the left edge to the right) that is most probable, the product of its digits' confidences
+times a prior on each part's width, provided the classifier alone does not read the blob more surely
+whole. Each span is read once, however many readings share it, so a blob of
+five digits costs a few dozen crops rather than one per way of cutting it.
 """
 
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from digitscan.segment import Box
 
-MIN_ASPECT_FOR_TWO = 0.8  # width / height from which a blob may hold two digits
-MIN_ASPECT_FOR_THREE = 1.3  # ... and three
-MIN_PART_INK = 0.12  # each part must hold at least this share of the blob's ink
-SURE_ENOUGH = 0.35  # the weakest part of a kept cut must read at least this surely (it is reviewed if below threshold)
+MIN_ASPECT_TO_CUT = 0.7  # width / height from which a blob may hold two digits
+MIN_PART_ASPECT = 0.12  # a part narrower than this (width / height) is a sliver of a stroke, not a digit ('1' is ~0.2)
+MAX_PART_ASPECT = 1.2  # a part wider than this is more than one digit
+MAX_CUT_POINTS = 10  # the cheapest local minima kept: enough for a blob of five or six digits
+TWICE_CROSSED = 1.0  # log-probability a cut costs where the pen crosses the column twice
+WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
+WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
+PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
+DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
 
-CUT_MARGIN = 0.4  # a whole read as a digit is cut only when the parts read this much more surely
-
-Cut = tuple[tuple[int, int], ...]  # column ranges [start, end) of the parts, left to right
+Reading = tuple[bool, float]  # (read as a digit, confidence), as the classifier gives it for one crop
 
 
-def candidate_cuts(ink: np.ndarray, max_two_way: int = 2) -> list[Cut]:
-    """Ways to cut a blob's ink (ink high, 2-D) into two or three parts, at the thinnest columns."""
+@dataclass(frozen=True)
+class Proposal:
+    """The spans (column ranges [start, end) of the blob's ink) that may each hold one of its digits, and
+    what cutting at each inner column costs (log-probability)."""
+
+    width: int
+    height: int
+    spans: tuple[tuple[int, int], ...] = ()
+    cut_costs: tuple[tuple[int, float], ...] = ()  # (column, cost) of each cut point
+
+
+def _cut_points(ink: np.ndarray) -> dict[int, float]:
+    """The columns where a cut may fall, with a cost: local minima of the ink profile, thinnest first, far
+    enough from the edges and from each other that a part between two of them could be a narrow digit.
+
+    A column the pen crosses once (the stroke joining two digits) costs nothing; one crossed twice costs
+    TWICE_CROSSED: it may be where two loops touch, but it is also the middle of every 0.
+    """
     height, width = ink.shape
-    if width < MIN_ASPECT_FOR_TWO * height or width < 6:
-        return []
-    profile = np.convolve((ink > 0).sum(axis=0).astype(float), [0.25, 0.5, 0.25], mode="same")
-    total = float((ink > 0).sum())
-
-    def thinnest(start: float, end: float) -> int:
-        lo, hi = int(start * width), max(int(start * width) + 1, int(end * width))
-        return lo + int(np.argmin(profile[lo:hi]))
-
-    cuts: list[Cut] = []
-    taken: list[int] = []
-    for column in np.argsort(profile[int(0.25 * width) : int(0.75 * width)], kind="stable") + int(0.25 * width):
-        if len(taken) == max_two_way:
+    inked = ink > 0
+    crossings = np.count_nonzero(inked[1:] & ~inked[:-1], axis=0) + inked[0]
+    profile = np.convolve(inked.sum(axis=0).astype(float), [0.25, 0.5, 0.25], mode="same")
+    gap = max(2, int(MIN_PART_ASPECT * height))
+    minima = [
+        c
+        for c in range(gap, width - gap)
+        if crossings[c] <= 2 and profile[c] <= profile[c - 1] and profile[c] < profile[c + 1]
+    ]
+    points: dict[int, float] = {}
+    for column in sorted(minima, key=lambda c: (crossings[c] > 1, profile[c], c)):
+        if len(points) == MAX_CUT_POINTS:
             break
-        if all(abs(int(column) - other) >= 0.1 * width for other in taken):
-            taken.append(int(column))
-            cuts.append(((0, int(column)), (int(column), width)))
-    if width >= MIN_ASPECT_FOR_THREE * height:
-        first, second = thinnest(0.2, 0.45), thinnest(0.55, 0.8)
-        cuts.append(((0, first), (first, second), (second, width)))
-    return [cut for cut in cuts if all((ink[:, a:b] > 0).sum() >= MIN_PART_INK * total for a, b in cut)]
+        if all(abs(column - other) >= gap for other in points):
+            points[column] = TWICE_CROSSED if crossings[column] > 1 else 0.0
+    return points
+
+
+def propose(ink: np.ndarray) -> Proposal:
+    """Where a blob's ink (ink high, 2-D) might be cut into digits; no spans when it is narrow for its height."""
+    height, width = ink.shape
+    if width < MIN_ASPECT_TO_CUT * height or width < 6:
+        return Proposal(width, height)
+    points = _cut_points(ink)
+    edges = [0, *sorted(points), width]
+    spans = tuple(
+        (start, end)
+        for i, start in enumerate(edges)
+        for end in edges[i + 1 :]
+        if (start, end) != (0, width) and MIN_PART_ASPECT * height <= end - start <= MAX_PART_ASPECT * height
+    )
+    return Proposal(width, height, spans, tuple(sorted(points.items())))
 
 
 def part_box(box: Box, width: int, start: int, end: int) -> Box:
@@ -56,20 +93,50 @@ def part_box(box: Box, width: int, start: int, end: int) -> Box:
     return Box(x0, box.y, max(1, x1 - x0), box.h)
 
 
-def choose(whole: tuple[bool, float], cuts: list[list[tuple[bool, float]]]) -> int:
-    """Which reading to keep: -1 for the whole blob, else the index of the cut.
+def _log_probability(reading: Reading, aspect: float) -> float:
+    """How likely a part of this width (over the blob's height) is one digit read so: -inf when the model
+    says it is no digit at all."""
+    is_digit, confidence = reading
+    if not is_digit:
+        return -math.inf
+    return math.log(max(confidence, DIGIT_FLOOR)) - WIDE_PENALTY * max(0.0, aspect - WIDE_DIGIT) - PART_PENALTY
 
-    Each reading is given as (is a digit, confidence) per part. A cut wins when all its parts read as
-    digits, its weakest part is at least SURE_ENOUGH, and more sure than the whole blob read as one digit
-    by CUT_MARGIN (a whole that the model calls "not a digit" counts as 0, with no margin): on clean pages
-    a wide single digit read with middling confidence must stay whole.
+
+def _reads_as_surely(whole: Reading, parts: list[Reading]) -> bool:
+    """Whether the classifier alone favours the cut: its parts' confidences multiplied are at least the
+    whole's (always, when the whole reads as no digit).
+
+    The priors in :func:`choose` may keep a blob whole that the classifier would cut, but never cut one that
+    it reads more surely whole: a wide 4 read at 0.9997 stays one 4 rather than a 4 at 0.998 and a 1 at
+    0.9997, though a single digit that wide is rare.
     """
-    whole_is_digit, whole_confidence = whole
-    best, best_score = -1, (whole_confidence + CUT_MARGIN) if whole_is_digit else 0.0
-    for index, parts in enumerate(cuts):
-        if not all(is_digit for is_digit, _ in parts):
+    is_digit, confidence = whole
+    return not is_digit or math.prod(max(c, DIGIT_FLOOR) for _, c in parts) >= max(confidence, DIGIT_FLOOR)
+
+
+def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[int, ...] | None:
+    """The indices of the spans to keep, left to right; () to keep the blob whole; None when neither the
+    whole nor any run of spans reads as digits (the blob is a sign, a letter, or digits no cut separates).
+
+    ``parts`` holds one reading per span of ``proposal``. The best run of spans from the left edge to the
+    right is found by dynamic programming over the cut points; it replaces the whole only when it is more
+    probable and its digits' confidences multiplied are at least the whole's (the width prior and the part
+    penalty weigh the choice, but never cut what the classifier reads more surely whole). A wide whole pays
+    the width prior, so a merged "10" that the model reads as a fairly sure 6 still gives way to a sure 1
+    and 0, while a clean wide 0 keeps its own reading.
+    """
+    height = max(1, proposal.height)
+    costs = dict(proposal.cut_costs)
+    best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
+    for index in sorted(range(len(proposal.spans)), key=lambda i: proposal.spans[i]):
+        start, end = proposal.spans[index]
+        if start not in best:
             continue
-        score = min(confidence for _, confidence in parts)
-        if score >= SURE_ENOUGH and score > best_score:
-            best, best_score = index, score
-    return best
+        score = best[start][0] + _log_probability(parts[index], (end - start) / height) - costs.get(end, 0.0)
+        if score > best.get(end, (-math.inf, ()))[0]:
+            best[end] = (score, (*best[start][1], index))
+    whole_score = _log_probability(whole, proposal.width / height)
+    cut_score, cut = best.get(proposal.width, (-math.inf, ()))
+    if cut and cut_score > whole_score and _reads_as_surely(whole, [parts[i] for i in cut]):
+        return cut
+    return () if whole_score > -math.inf else None
