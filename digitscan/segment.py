@@ -203,8 +203,14 @@ def _components(binary: np.ndarray, connectivity: int = 8) -> tuple[int, np.ndar
 def _fills_page(stats: np.ndarray, shape: tuple[int, int]) -> bool:
     """Whether the page is one field (a cheque's amount cut out): more of its ink lies in solid components
     that are large for the page (which on a full page could only be frames, hollow and so left out, or rules)
-    than in character-sized ones. A field's digits fill it, and may be one component with their line."""
+    than in character-sized ones. A field's digits fill it, top to bottom, and may be one component with
+    their line; a template field, segmented with paper around it, is not such a page."""
     w, h, area = stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT], stats[1:, cv2.CC_STAT_AREA]
+    if not len(area):
+        return False
+    top = stats[1:, cv2.CC_STAT_TOP]
+    if (top + h).max() - top.min() < 0.5 * shape[0]:  # ink in a band of the page (a field cut with paper around)
+        return False
     large = (h >= shape[0] * 0.5) | (w * h >= shape[0] * shape[1] * 0.05)
     characters = (h >= 8) & (w < 4 * h) & (area >= 20) & ~large
     return bool(area[large & (area >= 0.08 * w * h)].sum() > area[characters].sum())
