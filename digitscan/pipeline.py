@@ -35,7 +35,7 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
-from digitscan.segment import Box, Field, segment_page
+from digitscan.segment import Box, Field, SegmentSettings, segment_page
 from digitscan.template import Template, load_template
 from digitscan.touching import candidate_cuts, choose, part_box
 
@@ -55,6 +55,7 @@ class ProcessOptions:
     file_timeout_s: float | None = None  # a file taking longer to read and segment becomes a failure
     min_age_s: float = 0.0  # files modified more recently may still be being written: left for a later run
     template: Path | None = None  # a known form: read its named fields instead of every number on the page
+    printed: bool = False  # also report digits printed on the form (account numbers, serials), marked printed
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -78,6 +79,7 @@ class DigitWork:
 
     box: Box
     cuts: tuple[tuple[Box, ...], ...] = ()
+    printed: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,15 +120,19 @@ class FileWork:
 FileReader = Callable[[int, InputFile, int], FileWork]
 
 
-def _digit_work(box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True) -> DigitWork:
+def _digit_work(
+    box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True, printed: bool = False
+) -> DigitWork:
     """A candidate for the classifier: its ink, then (``touching``) the parts of each way to cut it, go to
-    ``inks``; the returned work holds the box and the part boxes of each cut."""
+    ``inks``; the returned work holds the box and the part boxes of each cut. Type is never cut: its
+    characters stand apart."""
     inks.append(ink)
-    cuts = candidate_cuts(ink) if touching else []
+    cuts = candidate_cuts(ink) if touching and not printed else []
     width = ink.shape[1]
     for cut in cuts:
         inks += [ink[:, start:end] for start, end in cut]
-    return DigitWork(box, tuple(tuple(part_box(box, width, start, end) for start, end in cut) for cut in cuts))
+    parts = tuple(tuple(part_box(box, width, start, end) for start, end in cut) for cut in cuts)
+    return DigitWork(box, parts, printed)
 
 
 def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
@@ -155,8 +161,12 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
     )
 
 
-def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Template | None = None) -> FileWork:
+def read_file(
+    index: int, input_file: InputFile, pdf_dpi: int, template: Template | None = None, printed: bool = False
+) -> FileWork:
     """Load, segment and normalise every page of one file; failures are recorded, never raised.
+
+    Digits printed on the form are dropped, or with ``printed`` kept and marked (page mode).
 
     With a ``template``, each page is registered to it and only its fields are read; a page that does not
     match the template is a failure of that page (stage ``align``).
@@ -180,7 +190,7 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
                     fail(page.number, "segment", exc)
                 continue
             try:
-                segmentation = segment_page(page.image)
+                segmentation = segment_page(page.image, SegmentSettings(keep_printed=printed))
             except Exception as exc:  # one bad page must not stop the file, let alone the run
                 log.exception("segmentation failed on %s page %d", input_file.name, page.number)
                 fail(page.number, "segment", exc)
@@ -190,7 +200,7 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
             for number in segmentation.numbers:
                 digits = []
                 for digit in number.digits:
-                    digits.append(_digit_work(digit.box, digit.ink, inks))
+                    digits.append(_digit_work(digit.box, digit.ink, inks, printed=digit.printed))
                 numbers.append(tuple(digits))
             height, width = page.image.shape
             work = PageWork(
@@ -394,6 +404,7 @@ class _Run:
                                 second_confidence=float(predictions.second_confidence[i]),
                                 box=box,
                                 needs_review=confidence < self.threshold,
+                                printed=candidate.printed,
                             )
                         )
                 if form_field is None or self.template is None:
@@ -466,8 +477,8 @@ def process(
     options = options or ProcessOptions()
     options.validate()
     template = None if options.template is None else load_template(options.template)  # refused before work
-    if template is not None and reader is read_file:
-        reader = partial(read_file, template=template)
+    if (template is not None or options.printed) and reader is read_file:
+        reader = partial(read_file, template=template, printed=options.printed)
     started = time.monotonic()
     inputs = discover(paths)
     if not inputs:
@@ -486,6 +497,8 @@ def process(
             run.classifier = DigitClassifier(options.model, options.device, options.batch_size)
 
     settings: dict[str, Any] = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
+    if options.printed:
+        settings["printed"] = True
     if template is not None:
         settings["template"] = template.sha256
     settings_key = run_key({**settings, "review_threshold": threshold})

@@ -66,6 +66,7 @@ class DigitCandidate:
 
     box: Box
     ink: np.ndarray
+    printed: bool = False  # part of a run of printed characters (kept only with ``keep_printed``)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,12 @@ class SegmentSettings:
     min_cell_height: float = 0.9  # a field's cells are at least this tall...
     max_cell_height: float = 4.0  # ...and at most this tall (a page's outer frame is no field)
     max_field_width: float = 30.0
+    # Printed text: characters in a row whose heights, tops and bottoms agree to within this share of their
+    # height (or 2 pixels) are type, not handwriting; ``printed_run`` of them in a row make a printed run.
+    printed_tolerance: float = 0.05
+    printed_run: int = 4
+    printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
+    keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
 
 
 @dataclass(frozen=True)
@@ -369,6 +376,7 @@ def _find_fields(lines: np.ndarray, text_height: float, settings: SegmentSetting
 class _Blob:
     box: Box
     labels: list[int]
+    printed: bool = False
 
 
 def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
@@ -399,6 +407,55 @@ def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
             if merged:
                 break
     return blobs
+
+
+def _alike(left: Box, right: Box, tolerance: float) -> bool:
+    """Two characters as type sets them: the same height, top and bottom, to within ``tolerance`` of it."""
+    slack = max(2.0, tolerance * max(left.h, right.h))
+    return max(abs(left.h - right.h), abs(left.y - right.y), abs(left.bottom - right.bottom)) <= slack
+
+
+def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], settings: SegmentSettings) -> None:
+    """Mark the blobs that belong to runs of printed characters (account numbers, MICR, labels, serials).
+
+    Type is regular where handwriting is not: each character's nearest neighbour to the right on its line
+    has the same height, top and bottom to within a pixel or two. ``printed_run`` or more characters linked
+    that way are printed; two handwritten digits in a row rarely agree so closely, four almost never. The
+    cells of a comb are the exception: they square handwriting up to their own walls, so what they hold is
+    never taken for type.
+    """
+    # Specks are no characters: they would link anything to anything.
+    shortest = max(4.0, 0.3 * text_height)
+    combs = [f for f in fields if len(f.cells) > 1]
+    order = sorted(
+        (i for i, b in enumerate(blobs) if b.box.h >= shortest and _field_of(b.box, combs) is None),
+        key=lambda i: blobs[i].box.x,
+    )
+    parent = list(range(len(blobs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for rank, i in enumerate(order):
+        box = blobs[i].box
+        for j in order[rank + 1 :]:
+            other = blobs[j].box
+            if other.x - box.right > settings.printed_gap * box.h:
+                break
+            overlap = min(box.bottom, other.bottom) - max(box.y, other.y)
+            if other.x < box.x + 0.5 * box.w or overlap < 0.5 * min(box.h, other.h):
+                continue
+            if _alike(box, other, settings.printed_tolerance):  # the nearest on the line decides
+                parent[root(j)] = root(i)
+            break
+    sizes: dict[int, int] = {}
+    for i in range(len(blobs)):
+        sizes[root(i)] = sizes.get(root(i), 0) + 1
+    for i, blob in enumerate(blobs):
+        blob.printed = sizes[root(i)] >= settings.printed_run
 
 
 def _field_of(box: Box, fields: list[Field]) -> int | None:
@@ -529,10 +586,12 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         if area >= 4
     ]
     blobs = _merge_strokes(blobs, text_height)
+    _mark_printed(blobs, text_height, fields, settings)
     digits = [
         blob
         for blob in blobs
-        if settings.min_digit_height * text_height <= blob.box.h <= settings.max_digit_height * text_height
+        if (settings.keep_printed or not blob.printed)
+        and settings.min_digit_height * text_height <= blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
     if not digits:
@@ -550,6 +609,6 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
             mask = cv2.dilate(np.isin(labels[y0:y1, x0:x1], blob.labels).astype(np.uint8), dilate)
             mask[removed[y0:y1, x0:x1] > 0] = 0  # the rules' ink is not the digit's
             crop = _deskewed_ink(page.ink, matrix, x0, y0, x1, y1) * mask
-            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop))
+            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop, blob.printed))
         numbers.append(NumberCandidate(tuple(candidates)))
     return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers), page_fields)
