@@ -117,6 +117,11 @@ class SegmentSettings:
     printed_run: int = 4
     printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
     keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
+    # Separators inside a number of three or more: shorter than this share of its median character, or
+    # hanging from mid-line down (commas, points), or a closing stroke this much taller ('/' of '/-').
+    drop_separators: bool = False
+    separator_height: float = 0.55
+    closing_height: float = 1.4
 
 
 @dataclass(frozen=True)
@@ -456,6 +461,69 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
         sizes[root(i)] = sizes.get(root(i), 0) + 1
     for i, blob in enumerate(blobs):
         blob.printed = sizes[root(i)] >= settings.printed_run
+    _grow_printed([blobs[i] for i in order])
+
+
+def _grow_printed(blobs: list[_Blob]) -> None:
+    """Mark the characters that touch printed type and match its size: the rest of a printed label (a word
+    in another script below 'DATE', a letter with a descender) is type too, though not regular."""
+    grown = True
+    while grown:
+        grown = False
+        printed = [b.box for b in blobs if b.printed]
+        for blob in blobs:
+            if blob.printed:
+                continue
+            box = blob.box
+            for other in printed:
+                near = 0.6 * other.h
+                if (
+                    0.4 * other.h <= box.h <= 2.0 * other.h
+                    and box.x - near <= other.right
+                    and other.x - near <= box.right
+                    and box.y - near <= other.bottom
+                    and other.y - near <= box.bottom
+                ):
+                    blob.printed = grown = True
+                    break
+
+
+def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
+    """``blobs`` without commas and points: marks shorter than the characters beside them that hang from
+    the middle of their line down.
+
+    Judged against the neighbours on either side (within one and a half of their heights), not against a
+    number or a text line: the gap after a comma often splits an Indian amount (``12,00,500``) into groups
+    of one or two digits, and a comma sitting low may fall outside its line.
+    """
+    kept = []
+    for blob in blobs:
+        box = blob.box
+        beside = [
+            other.box
+            for other in blobs
+            if other is not blob
+            and other.box.h > box.h
+            and max(other.box.x - box.right, box.x - other.box.right) < 1.5 * other.box.h
+            and other.box.y < box.bottom
+            and box.y < other.box.bottom + 0.5 * other.box.h
+        ]
+        if len(beside) >= 2:
+            height = float(np.median([b.h for b in beside]))
+            top = float(np.median([b.y for b in beside]))
+            if box.h < settings.separator_height * height and box.y > top + 0.4 * height:
+                continue
+        kept.append(blob)
+    return kept
+
+
+def _without_closing(number: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
+    """A number without its closing slash (the '/' of '/-'): a last stroke that towers over the digits."""
+    if len(number) < 3:
+        return number
+    if number[-1].box.h >= settings.closing_height * float(np.median([b.box.h for b in number[:-1]])):
+        return number[:-1]
+    return number
 
 
 def _field_of(box: Box, fields: list[Field]) -> int | None:
@@ -493,8 +561,11 @@ def _group_numbers(
 
     Digits inside one field are one number. The others are grouped into text lines (vertical overlap) and
     split into numbers at wide gaps and at field borders. Numbers are then ordered by line, left to right.
+    With ``drop_separators``, commas, points and closing slashes outside combs are left out.
     """
     fields = fields or []
+    if settings.drop_separators:
+        blobs = _without_commas(blobs, settings)
     in_field: dict[int, list[_Blob]] = {}
     free: list[_Blob] = []
     for blob in blobs:
@@ -503,7 +574,13 @@ def _group_numbers(
             free.append(blob)
         else:
             in_field.setdefault(index, []).append(blob)
-    numbers = [sorted(members, key=lambda b: b.box.x) for members in in_field.values()]
+    numbers = []
+    for index, members in in_field.items():
+        number = sorted(members, key=lambda b: b.box.x)
+        if settings.drop_separators and len(fields[index].cells) == 1:  # a comb cell holds a digit
+            number = _without_closing(number, settings)
+        numbers.append(number)
+    free_numbers: list[list[_Blob]] = []
     for line in _lines_of([(blob.box, [blob]) for blob in free]):
         height = float(np.median([box.h for box, _ in line]))
         current = [line[0][1][0]]
@@ -515,10 +592,13 @@ def _group_numbers(
                 for f in fields
             )
             if gap > settings.number_gap * height or between:
-                numbers.append(current)
+                free_numbers.append(current)
                 current = []
             current.append(blob)
-        numbers.append(current)
+        free_numbers.append(current)
+    if settings.drop_separators:
+        free_numbers = [_without_closing(number, settings) for number in free_numbers]
+    numbers += free_numbers
     ordered = _lines_of([(Box.enclosing([b.box for b in number]), number) for number in numbers])
     return [number for line in ordered for _, number in line]
 
