@@ -112,8 +112,10 @@ class SegmentSettings:
     max_cell_height: float = 4.0  # ...and at most this tall (a page's outer frame is no field)
     max_field_width: float = 30.0
     # Printed text: characters in a row whose heights, tops and bottoms agree to within this share of their
-    # height (or 2 pixels) are type, not handwriting; ``printed_run`` of them in a row make a printed run.
-    printed_tolerance: float = 0.05
+    # height (or ``printed_slack_px``, what scanning and JPEG do to small type) are type, not handwriting;
+    # ``printed_run`` of them in a row make a printed run.
+    printed_tolerance: float = 0.03
+    printed_slack_px: float = 2.0
     printed_run: int = 4
     printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
     keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
@@ -414,9 +416,9 @@ def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
     return blobs
 
 
-def _alike(left: Box, right: Box, tolerance: float) -> bool:
-    """Two characters as type sets them: the same height, top and bottom, to within ``tolerance`` of it."""
-    slack = max(2.0, tolerance * max(left.h, right.h))
+def _alike(left: Box, right: Box, settings: SegmentSettings) -> bool:
+    """Two characters as type sets them: the same height, top and bottom, to within the tolerance."""
+    slack = max(settings.printed_slack_px, settings.printed_tolerance * max(left.h, right.h))
     return max(abs(left.h - right.h), abs(left.y - right.y), abs(left.bottom - right.bottom)) <= slack
 
 
@@ -453,7 +455,7 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
             overlap = min(box.bottom, other.bottom) - max(box.y, other.y)
             if other.x < box.x + 0.5 * box.w or overlap < 0.5 * min(box.h, other.h):
                 continue
-            if _alike(box, other, settings.printed_tolerance):  # the nearest on the line decides
+            if _alike(box, other, settings):  # the nearest on the line decides
                 parent[root(j)] = root(i)
             break
     sizes: dict[int, int] = {}
@@ -466,7 +468,7 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
 
 def _grow_printed(blobs: list[_Blob]) -> None:
     """Mark the characters that touch printed type and match its size: the rest of a printed label (a word
-    in another script below 'DATE', a letter with a descender) is type too, though not regular."""
+    in another script under 'DATE', lower-case letters of uneven heights) is type too, though not regular."""
     grown = True
     while grown:
         grown = False
