@@ -160,6 +160,12 @@ def process(
         Path | None,
         typer.Option(help="A known form (YAML or JSON): register each page to it and read its named fields."),
     ] = None,
+    printed: Annotated[
+        bool,
+        typer.Option(
+            "--printed", help="Also report digits printed on the form (account numbers, serials), marked printed."
+        ),
+    ] = False,
 ) -> None:
     """Find and read every handwritten digit in the scans; write one row per digit.
 
@@ -185,6 +191,7 @@ def process(
             file_timeout_s=file_timeout,
             min_age_s=min_age,
             template=template,
+            printed=printed,
         )
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:

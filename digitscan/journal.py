@@ -83,6 +83,7 @@ def _encode(result: FileResult, failures: list[Failure]) -> str:
                         for d in n.digits
                     ],
                     **_field(n),
+                    **({"printed": [d.printed for d in n.digits]} if any(d.printed for d in n.digits) else {}),
                 }
                 for n in p.numbers
             ],
@@ -105,8 +106,10 @@ def _decode(name: str, text: str) -> tuple[FileResult, list[Failure]]:
                 NumberResult(
                     n["index"],
                     tuple(
-                        DigitResult(pos, digit, conf, second, second_conf, Box(x, y, w, h), review)
-                        for pos, digit, conf, second, second_conf, x, y, w, h, review in n["digits"]
+                        DigitResult(pos, digit, conf, second, second_conf, Box(x, y, w, h), review, printed=printed)
+                        for (pos, digit, conf, second, second_conf, x, y, w, h, review), printed in zip(
+                            n["digits"], n.get("printed", [False] * len(n["digits"])), strict=True
+                        )
                     ),
                     n.get("field"),
                     n.get("valid"),

@@ -35,7 +35,7 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
-from digitscan.segment import Box, Field, segment_page
+from digitscan.segment import Box, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
 from digitscan.touching import Proposal, choose, part_box, propose
 
@@ -55,6 +55,7 @@ class ProcessOptions:
     file_timeout_s: float | None = None  # a file taking longer to read and segment becomes a failure
     min_age_s: float = 0.0  # files modified more recently may still be being written: left for a later run
     template: Path | None = None  # a known form: read its named fields instead of every number on the page
+    printed: bool = False  # also report digits printed on the form (account numbers, serials), marked printed
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -79,6 +80,7 @@ class DigitWork:
 
     box: Box
     proposal: Proposal
+    printed: bool = False
 
 
 @dataclass(frozen=True)
@@ -119,13 +121,16 @@ class FileWork:
 FileReader = Callable[[int, InputFile, int], FileWork]
 
 
-def _digit_work(box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True) -> DigitWork:
+def _digit_work(
+    box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True, printed: bool = False
+) -> DigitWork:
     """A candidate for the classifier: its ink, then (``touching``) each span it might be cut into, go to
-    ``inks``; the returned work holds the box and the proposal."""
+    ``inks``; the returned work holds the box and the proposal. Type is never cut: its characters stand
+    apart."""
     inks.append(ink)
-    proposal = propose(ink) if touching else Proposal(ink.shape[1], ink.shape[0])
+    proposal = propose(ink) if touching and not printed else Proposal(ink.shape[1], ink.shape[0])
     inks += [ink[:, start:end] for start, end in proposal.spans]
-    return DigitWork(box, proposal)
+    return DigitWork(box, proposal, printed)
 
 
 def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
@@ -154,8 +159,12 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
     )
 
 
-def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Template | None = None) -> FileWork:
+def read_file(
+    index: int, input_file: InputFile, pdf_dpi: int, template: Template | None = None, printed: bool = False
+) -> FileWork:
     """Load, segment and normalise every page of one file; failures are recorded, never raised.
+
+    Digits printed on the form are dropped, or with ``printed`` kept and marked (page mode).
 
     With a ``template``, each page is registered to it and only its fields are read; a page that does not
     match the template is a failure of that page (stage ``align``).
@@ -179,7 +188,7 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
                     fail(page.number, "segment", exc)
                 continue
             try:
-                segmentation = segment_page(page.image)
+                segmentation = segment_page(page.image, SegmentSettings(keep_printed=printed, drop_separators=True))
             except Exception as exc:  # one bad page must not stop the file, let alone the run
                 log.exception("segmentation failed on %s page %d", input_file.name, page.number)
                 fail(page.number, "segment", exc)
@@ -189,7 +198,7 @@ def read_file(index: int, input_file: InputFile, pdf_dpi: int, template: Templat
             for number in segmentation.numbers:
                 digits = []
                 for digit in number.digits:
-                    digits.append(_digit_work(digit.box, digit.ink, inks))
+                    digits.append(_digit_work(digit.box, digit.ink, inks, printed=digit.printed))
                 numbers.append(tuple(digits))
             height, width = page.image.shape
             work = PageWork(
@@ -440,6 +449,7 @@ class _Run:
                                 box=box,
                                 # A cut is the segmentation's guess: its digits are reviewed however sure.
                                 needs_review=confidence < self.threshold or bool(chosen),
+                                printed=candidate.printed,
                             )
                         )
                 if leftover:  # ink the digits do not explain may be a digit they miss: the number is reviewed
@@ -520,8 +530,8 @@ def process(
     options = options or ProcessOptions()
     options.validate()
     template = None if options.template is None else load_template(options.template)  # refused before work
-    if template is not None and reader is read_file:
-        reader = partial(read_file, template=template)
+    if (template is not None or options.printed) and reader is read_file:
+        reader = partial(read_file, template=template, printed=options.printed)
     started = time.monotonic()
     inputs = discover(paths)
     if not inputs:
@@ -540,6 +550,8 @@ def process(
             run.classifier = DigitClassifier(options.model, options.device, options.batch_size)
 
     settings: dict[str, Any] = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
+    if options.printed:
+        settings["printed"] = True
     if template is not None:
         settings["template"] = template.sha256
     settings_key = run_key({**settings, "review_threshold": threshold})

@@ -23,6 +23,7 @@ class DigitResult:
     box: Box
     needs_review: bool
     source: str = MODEL  # MODEL: the classifier's reading; HUMAN: confirmed or corrected in review
+    printed: bool = False  # printed on the form (account number, serial), reported only when asked for
 
 
 @dataclass(frozen=True)

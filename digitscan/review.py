@@ -89,6 +89,7 @@ def _digit(data: Mapping[str, Any]) -> DigitResult:
         box=_box(data),
         needs_review=bool(data["needs_review"]),
         source=str(data.get("source", "model")),
+        printed=bool(data.get("printed", False)),
     )
 
 

@@ -66,6 +66,7 @@ class DigitCandidate:
 
     box: Box
     ink: np.ndarray
+    printed: bool = False  # part of a run of printed characters (kept only with ``keep_printed``)
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,19 @@ class SegmentSettings:
     min_cell_height: float = 0.9  # a field's cells are at least this tall...
     max_cell_height: float = 4.0  # ...and at most this tall (a page's outer frame is no field)
     max_field_width: float = 30.0
+    # Printed text: characters in a row whose heights, tops and bottoms agree to within this share of their
+    # height (or ``printed_slack_px``, what scanning and JPEG do to small type) are type, not handwriting;
+    # ``printed_run`` of them in a row make a printed run.
+    printed_tolerance: float = 0.03
+    printed_slack_px: float = 2.0
+    printed_run: int = 4
+    printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
+    keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
+    # Separators inside a number of three or more: shorter than this share of its median character, or
+    # hanging from mid-line down (commas, points), or a closing stroke this much taller ('/' of '/-').
+    drop_separators: bool = False
+    separator_height: float = 0.55
+    closing_height: float = 1.4
 
 
 @dataclass(frozen=True)
@@ -403,6 +417,7 @@ def _find_fields(lines: np.ndarray, text_height: float, settings: SegmentSetting
 class _Blob:
     box: Box
     labels: list[int]
+    printed: bool = False
 
 
 def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
@@ -433,6 +448,118 @@ def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
             if merged:
                 break
     return blobs
+
+
+def _alike(left: Box, right: Box, settings: SegmentSettings) -> bool:
+    """Two characters as type sets them: the same height, top and bottom, to within the tolerance."""
+    slack = max(settings.printed_slack_px, settings.printed_tolerance * max(left.h, right.h))
+    return max(abs(left.h - right.h), abs(left.y - right.y), abs(left.bottom - right.bottom)) <= slack
+
+
+def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], settings: SegmentSettings) -> None:
+    """Mark the blobs that belong to runs of printed characters (account numbers, MICR, labels, serials).
+
+    Type is regular where handwriting is not: each character's nearest neighbour to the right on its line
+    has the same height, top and bottom to within a pixel or two. ``printed_run`` or more characters linked
+    that way are printed; two handwritten digits in a row rarely agree so closely, four almost never. The
+    cells of a comb are the exception: they square handwriting up to their own walls, so what they hold is
+    never taken for type.
+    """
+    # Specks are no characters: they would link anything to anything.
+    shortest = max(4.0, 0.3 * text_height)
+    combs = [f for f in fields if len(f.cells) > 1]
+    order = sorted(
+        (i for i, b in enumerate(blobs) if b.box.h >= shortest and _field_of(b.box, combs) is None),
+        key=lambda i: blobs[i].box.x,
+    )
+    parent = list(range(len(blobs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for rank, i in enumerate(order):
+        box = blobs[i].box
+        for j in order[rank + 1 :]:
+            other = blobs[j].box
+            if other.x - box.right > settings.printed_gap * box.h:
+                break
+            overlap = min(box.bottom, other.bottom) - max(box.y, other.y)
+            if other.x < box.x + 0.5 * box.w or overlap < 0.5 * min(box.h, other.h):
+                continue
+            if _alike(box, other, settings):  # the nearest on the line decides
+                parent[root(j)] = root(i)
+            break
+    sizes: dict[int, int] = {}
+    for i in range(len(blobs)):
+        sizes[root(i)] = sizes.get(root(i), 0) + 1
+    for i, blob in enumerate(blobs):
+        blob.printed = sizes[root(i)] >= settings.printed_run
+    _grow_printed([blobs[i] for i in order])
+
+
+def _grow_printed(blobs: list[_Blob]) -> None:
+    """Mark the characters that touch printed type and match its size: the rest of a printed label (a word
+    in another script under 'DATE', lower-case letters of uneven heights) is type too, though not regular."""
+    grown = True
+    while grown:
+        grown = False
+        printed = [b.box for b in blobs if b.printed]
+        for blob in blobs:
+            if blob.printed:
+                continue
+            box = blob.box
+            for other in printed:
+                near = 0.6 * other.h
+                if (
+                    0.4 * other.h <= box.h <= 2.0 * other.h
+                    and box.x - near <= other.right
+                    and other.x - near <= box.right
+                    and box.y - near <= other.bottom
+                    and other.y - near <= box.bottom
+                ):
+                    blob.printed = grown = True
+                    break
+
+
+def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
+    """``blobs`` without commas and points: marks shorter than the characters beside them that hang from
+    the middle of their line down.
+
+    Judged against the neighbours on either side (within one and a half of their heights), not against a
+    number or a text line: the gap after a comma often splits an Indian amount (``12,00,500``) into groups
+    of one or two digits, and a comma sitting low may fall outside its line.
+    """
+    kept = []
+    for blob in blobs:
+        box = blob.box
+        beside = [
+            other.box
+            for other in blobs
+            if other is not blob
+            and other.box.h > box.h
+            and max(other.box.x - box.right, box.x - other.box.right) < 1.5 * other.box.h
+            and other.box.y < box.bottom
+            and box.y < other.box.bottom + 0.5 * other.box.h
+        ]
+        if len(beside) >= 2:
+            height = float(np.median([b.h for b in beside]))
+            top = float(np.median([b.y for b in beside]))
+            if box.h < settings.separator_height * height and box.y > top + 0.4 * height:
+                continue
+        kept.append(blob)
+    return kept
+
+
+def _without_closing(number: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
+    """A number without its closing slash (the '/' of '/-'): a last stroke that towers over the digits."""
+    if len(number) < 3:
+        return number
+    if number[-1].box.h >= settings.closing_height * float(np.median([b.box.h for b in number[:-1]])):
+        return number[:-1]
+    return number
 
 
 def _field_of(box: Box, fields: list[Field]) -> int | None:
@@ -470,8 +597,11 @@ def _group_numbers(
 
     Digits inside one field are one number. The others are grouped into text lines (vertical overlap) and
     split into numbers at wide gaps and at field borders. Numbers are then ordered by line, left to right.
+    With ``drop_separators``, commas, points and closing slashes outside combs are left out.
     """
     fields = fields or []
+    if settings.drop_separators:
+        blobs = _without_commas(blobs, settings)
     in_field: dict[int, list[_Blob]] = {}
     free: list[_Blob] = []
     for blob in blobs:
@@ -480,7 +610,13 @@ def _group_numbers(
             free.append(blob)
         else:
             in_field.setdefault(index, []).append(blob)
-    numbers = [sorted(members, key=lambda b: b.box.x) for members in in_field.values()]
+    numbers = []
+    for index, members in in_field.items():
+        number = sorted(members, key=lambda b: b.box.x)
+        if settings.drop_separators and len(fields[index].cells) == 1:  # a comb cell holds a digit
+            number = _without_closing(number, settings)
+        numbers.append(number)
+    free_numbers: list[list[_Blob]] = []
     for line in _lines_of([(blob.box, [blob]) for blob in free]):
         height = float(np.median([box.h for box, _ in line]))
         current = [line[0][1][0]]
@@ -492,10 +628,13 @@ def _group_numbers(
                 for f in fields
             )
             if gap > settings.number_gap * height or between:
-                numbers.append(current)
+                free_numbers.append(current)
                 current = []
             current.append(blob)
-        numbers.append(current)
+        free_numbers.append(current)
+    if settings.drop_separators:
+        free_numbers = [_without_closing(number, settings) for number in free_numbers]
+    numbers += free_numbers
     ordered = _lines_of([(Box.enclosing([b.box for b in number]), number) for number in numbers])
     return [number for line in ordered for _, number in line]
 
@@ -566,10 +705,12 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         if area >= 4
     ]
     blobs = _merge_strokes(blobs, text_height)
+    _mark_printed(blobs, text_height, fields, settings)
     digits = [
         blob
         for blob in blobs
-        if settings.min_digit_height * text_height <= blob.box.h <= settings.max_digit_height * text_height
+        if (settings.keep_printed or not blob.printed)
+        and settings.min_digit_height * text_height <= blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
     if not digits:
@@ -587,6 +728,6 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
             mask = cv2.dilate(np.isin(labels[y0:y1, x0:x1], blob.labels).astype(np.uint8), dilate)
             mask[removed[y0:y1, x0:x1] > 0] = 0  # the rules' ink is not the digit's
             crop = _deskewed_ink(page.ink, matrix, x0, y0, x1, y1) * mask
-            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop))
+            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop, blob.printed))
         numbers.append(NumberCandidate(tuple(candidates)))
     return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers), page_fields)

@@ -33,6 +33,7 @@ CSV_COLUMNS = [
     "y",
     "w",
     "h",
+    "printed",
     "number_text",
     "number_confidence",
     "needs_review",
@@ -112,6 +113,7 @@ def digit_rows(run: RunResult) -> list[dict[str, Any]]:
                             "y": digit.box.y,
                             "w": digit.box.w,
                             "h": digit.box.h,
+                            "printed": _flag(digit.printed),
                             "number_text": number.text,
                             "number_confidence": _confidence(number.confidence),
                             "needs_review": _flag(digit.needs_review),
@@ -144,6 +146,7 @@ def _digit_json(digit: DigitResult) -> dict[str, Any]:
         "y": digit.box.y,
         "w": digit.box.w,
         "h": digit.box.h,
+        "printed": digit.printed,
         "needs_review": digit.needs_review,
         "source": digit.source,
     }

@@ -14,7 +14,9 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from digitscan.cli import app
+from digitscan.mnist import MnistData
 from digitscan.scoring import score_files
+from digitscan.segment import Box
 from digitscan.writers import CSV_COLUMNS
 
 from .conftest import REPO, SAMPLES
@@ -229,3 +231,20 @@ def test_inspect_draws_the_found_digits_over_the_page(tmp_path: Path) -> None:
         runner.invoke(app, ["inspect", str(SAMPLES / "cheque_001.png"), "--page", "2", "--out", str(out)]).exit_code
         == 2
     )
+
+
+def test_printed_flag_reports_the_printed_digits_marked_printed(mnist: MnistData, tmp_path: Path) -> None:
+    from .test_segment import _inside, _page_with_printed_and_handwritten_digits
+
+    page, printed, handwritten = _page_with_printed_and_handwritten_digits(mnist)
+    Image.fromarray(page).save(tmp_path / "cheque.png")
+    for flag, out in (([], tmp_path / "plain.csv"), (["--printed"], tmp_path / "printed.csv")):
+        code, _ = _process(str(tmp_path / "cheque.png"), "--out", str(out), "--jobs", "1", "--quiet", *flag)
+        assert code == 0
+    for name, expected in (("plain.csv", set()), ("printed.csv", {"true", "false"})):
+        with (tmp_path / name).open(newline="") as stream:
+            rows = list(csv.DictReader(stream))
+        boxes = [(Box(int(r["x"]), int(r["y"]), int(r["w"]), int(r["h"])), r["printed"]) for r in rows]
+        assert {flag for box, flag in boxes if any(_inside(box, a) for a in printed)} == (expected - {"false"})
+        assert {flag for box, flag in boxes if any(_inside(box, a) for a in handwritten)} == {"false"}
+    assert sum(any(_inside(box, a) for a in printed) for box, _ in boxes) == 20

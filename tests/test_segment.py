@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from digitscan.mnist import MnistData
-from digitscan.segment import Box, estimate_skew, segment_page
+from digitscan.segment import Box, SegmentSettings, estimate_skew, segment_page
 from digitscan.synth import SyntheticPage, render_cheque, render_fields, render_form
 
 
@@ -158,3 +158,45 @@ def test_an_amount_crop_is_measured_by_its_digits_not_its_specks(mnist: MnistDat
         reported = [d.box for n in result.numbers for d in n.digits]
         found += sum(any(t.iou(r) >= 0.5 for r in reported) for t in truth)
     assert found >= 18  # of 20 digits (measured: 20 without a rule, 20 with)
+def _page_with_printed_and_handwritten_digits(mnist: MnistData) -> tuple[np.ndarray, list[Box], list[Box]]:
+    """A page with a printed account number and a printed serial (cv2.putText) above four handwritten MNIST
+    digits; returns it with the boxes where the printed digits and the handwritten ones were put."""
+    page = np.full((500, 1200), 245, np.uint8)
+    printed = []
+    for text, (x, y), scale in (("30002010108841", (60, 110), 1.4), ("083654", (700, 230), 1.0)):
+        cv2.putText(page, text, (x, y), cv2.FONT_HERSHEY_SIMPLEX, scale, 30, 3, cv2.LINE_AA)
+        (w, h), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 3)
+        printed.append(Box(x, y - h, w, h))
+    handwritten = []
+    for index, image in enumerate(mnist.test_images[[0, 1, 2, 3]]):  # 7 2 1 0
+        big = cv2.resize(image, (84, 84), interpolation=cv2.INTER_CUBIC)
+        x = 100 + 75 * index
+        region = page[320:404, x : x + 84]
+        np.minimum(region, 255 - big, out=region)
+        handwritten.append(Box(x, 320, 84, 84))
+    return page, printed, handwritten
+
+
+def _inside(box: Box, area: Box) -> bool:
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    return area.x <= cx <= area.right and area.y <= cy <= area.bottom
+
+
+def test_printed_digits_are_dropped_and_handwritten_ones_kept(mnist: MnistData) -> None:
+    page, printed, handwritten = _page_with_printed_and_handwritten_digits(mnist)
+    digits = [d for n in segment_page(page).numbers for d in n.digits]
+    assert not any(_inside(d.box, area) for d in digits for area in printed)
+    for area in handwritten:
+        assert sum(_inside(d.box, area) for d in digits) == 1
+    assert not any(d.printed for d in digits)
+
+
+def test_keep_printed_reports_printed_digits_marked_as_printed(mnist: MnistData) -> None:
+    page, printed, handwritten = _page_with_printed_and_handwritten_digits(mnist)
+    digits = [d for n in segment_page(page, SegmentSettings(keep_printed=True)).numbers for d in n.digits]
+    for area, count in zip(printed, (14, 6), strict=True):
+        inside = [d for d in digits if _inside(d.box, area)]
+        assert len(inside) == count and all(d.printed for d in inside)
+    for area in handwritten:
+        (digit,) = [d for d in digits if _inside(d.box, area)]
+        assert not digit.printed

@@ -18,7 +18,7 @@ from digitscan.writers import CSV_COLUMNS, check_writable, render_csv, render_js
 def _run() -> RunResult:
     digits = (
         DigitResult(0, 4, 0.99, 9, 0.008, Box(10, 20, 30, 40), False),
-        DigitResult(1, 2, 0.61, 7, 0.35, Box(45, 22, 28, 41), True, source="human"),
+        DigitResult(1, 2, 0.61, 7, 0.35, Box(45, 22, 28, 41), True, source="human", printed=True),
     )
     comb = Field(Box(5, 15, 80, 50), (Box(5, 15, 40, 50), Box(45, 15, 40, 50)))
     page = PageResult(1, 800, 600, 1.5, (NumberResult(0, digits),), skew_confidence=0.93, fields=(comb,))
@@ -36,12 +36,13 @@ def test_csv_has_the_documented_columns_in_order_and_one_row_per_digit() -> None
     assert rows[0] == CSV_COLUMNS
     assert CSV_COLUMNS[:4] == ["file", "page", "number", "position"]
     assert rows[1] == [
-        "sub/a.png", "1", "0", "0", "4", "0.990000", "9", "0.008000", "10", "20", "30", "40", "42", "0.610000", "false",
-        "model", "", "", "1.5", "0.93",
+        "sub/a.png", "1", "0", "0", "4", "0.990000", "9", "0.008000", "10", "20", "30", "40", "false", "42", "0.610000",
+        "false", "model", "", "", "1.5", "0.93",
     ]  # fmt: skip
     assert CSV_COLUMNS[-6:] == ["needs_review", "source", "field", "valid", "skew_deg", "skew_confidence"]
     assert rows[2][4] == "2" and rows[2][CSV_COLUMNS.index("needs_review")] == "true"
     assert rows[2][CSV_COLUMNS.index("source")] == "human"
+    assert rows[2][CSV_COLUMNS.index("printed")] == "true"
     assert len(rows) == 3
 
 
@@ -60,9 +61,10 @@ def test_json_is_one_document_with_metadata_files_pages_numbers_digits_and_failu
     assert (number["field"], number["valid"]) == (None, None)
     assert "alignment" not in document["files"][0]["pages"][0]
     assert set(number["digits"][0]) == {
-        "position", "digit", "confidence", "second_digit", "second_confidence", "x", "y", "w", "h", "needs_review",
-        "source",
+        "position", "digit", "confidence", "second_digit", "second_confidence", "x", "y", "w", "h", "printed",
+        "needs_review", "source",
     }  # fmt: skip
+    assert [d["printed"] for d in number["digits"]] == [False, True]
     assert [d["source"] for d in number["digits"]] == ["model", "human"]
     assert document["failures"] == [
         {
