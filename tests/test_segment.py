@@ -158,6 +158,8 @@ def test_an_amount_crop_is_measured_by_its_digits_not_its_specks(mnist: MnistDat
         reported = [d.box for n in result.numbers for d in n.digits]
         found += sum(any(t.iou(r) >= 0.5 for r in reported) for t in truth)
     assert found >= 18  # of 20 digits (measured: 20 without a rule, 20 with)
+
+
 def _page_with_printed_and_handwritten_digits(mnist: MnistData) -> tuple[np.ndarray, list[Box], list[Box]]:
     """A page with a printed account number and a printed serial (cv2.putText) above four handwritten MNIST
     digits; returns it with the boxes where the printed digits and the handwritten ones were put."""
