@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from digitscan.align import Alignment, align_page, rule_masks
-from digitscan.segment import Box, DigitCandidate, binarise, segment_page
+from digitscan.segment import Box, DigitCandidate, SegmentSettings, binarise, segment_page
 from digitscan.template import FieldSpec, Template
 
 SEPARATOR_HEIGHT = 0.55  # candidates shorter than this share of the field's median digit are commas, points
@@ -182,7 +182,8 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     # Segmentation takes components taller than half the image for rules: give the cut paper around it.
     pad = y1 - y0
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
-    segmentation = segment_page(padded)
+    # The template says what the field holds: handwriting, however evenly a hand writes in its boxes.
+    segmentation = segment_page(padded, SegmentSettings(find_printed=False))
     found = []
     for number in segmentation.numbers:
         for candidate in number.digits:

@@ -119,6 +119,7 @@ class SegmentSettings:
     printed_run: int = 4
     printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
     keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
+    find_printed: bool = True  # off where the page is known to hold handwriting only (a template's field)
     # Separators inside a number of three or more: shorter than this share of its median character, or
     # hanging from mid-line down (commas, points), or a closing stroke this much taller ('/' of '/-').
     drop_separators: bool = False
@@ -250,6 +251,8 @@ def _text_height(stats: np.ndarray, shape: tuple[int, int], scale: int = 1) -> f
         weight = np.cumsum(area[dense][order])
         return float(h[dense][order][np.searchsorted(weight, weight[-1] / 2)]) * scale
     keep = shaped & (h < page_h * 0.5) & (w * h < page_size * 0.05)
+    if not keep.any():  # only large components: a few big digits on a strip; hollow frames left out
+        keep = shaped & (area >= 0.08 * w * h)
     return float(np.median(h[keep])) * scale if keep.any() else 0.0
 
 
@@ -705,7 +708,8 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         if area >= 4
     ]
     blobs = _merge_strokes(blobs, text_height)
-    _mark_printed(blobs, text_height, fields, settings)
+    if settings.find_printed:
+        _mark_printed(blobs, text_height, fields, settings)
     digits = [
         blob
         for blob in blobs
