@@ -202,3 +202,15 @@ def test_keep_printed_reports_printed_digits_marked_as_printed(mnist: MnistData)
     for area in handwritten:
         (digit,) = [d for d in digits if _inside(d.box, area)]
         assert not digit.printed
+
+
+def test_without_printed_detection_type_is_read_as_any_digit(mnist: MnistData) -> None:
+    # A template's fields hold handwriting however regular it looks, so there detection is off: nothing is
+    # dropped or marked, the printed digits included.
+    page, printed, handwritten = _page_with_printed_and_handwritten_digits(mnist)
+    digits = [d for n in segment_page(page, SegmentSettings(find_printed=False)).numbers for d in n.digits]
+    assert not any(d.printed for d in digits)
+    for area, count in zip(printed, (14, 6), strict=True):
+        assert sum(_inside(d.box, area) for d in digits) == count
+    for area in handwritten:
+        assert sum(_inside(d.box, area) for d in digits) == 1
