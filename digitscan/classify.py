@@ -37,7 +37,7 @@ class Predictions:
     confidence: np.ndarray
     second_digit: np.ndarray
     second_confidence: np.ndarray
-    digit_probabilities: np.ndarray | None = None  # (N, 10): each digit's calibrated probability, for field rules
+    digit_probabilities: np.ndarray  # (N, 10): each digit's calibrated probability, for field rules
 
     def __len__(self) -> int:
         return len(self.digit)

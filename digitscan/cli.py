@@ -258,17 +258,13 @@ def train(
         from digitscan.card import default_model_path
         from digitscan.finetune import accuracy_on, fine_tune, load_corrections
 
-        tuning_settings = TrainSettings(
-            epochs=epochs or 5, seed=seed, train_limit=limit, learning_rate=learning_rate or 5e-4
+        from_scratch = not extra and base is None
+        default_epochs, default_rate = (45, 3e-3) if from_scratch else (5, 5e-4)
+        settings = TrainSettings(
+            epochs=epochs or default_epochs, seed=seed, train_limit=limit, learning_rate=learning_rate or default_rate
         )
         if not extra:
-            if base is None:
-                settings = TrainSettings(
-                    epochs=epochs or 45, seed=seed, train_limit=limit, learning_rate=learning_rate or 3e-3
-                )
-                result = run_training(data, settings, out)
-            else:
-                result = fine_tune(data, tuning_settings, base, None, out)
+            result = run_training(data, settings, out) if base is None else fine_tune(data, settings, base, None, out)
             err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
             return
         base = base or default_model_path()
@@ -276,7 +272,7 @@ def train(
         tuning, held_out = corrections.split_by_file(holdout, seed)
         if not len(tuning):
             raise UsageError("--holdout leaves no corrections to fine-tune on")
-        result = fine_tune(data, tuning_settings, base, tuning, out)
+        result = fine_tune(data, settings, base, tuning, out)
         err.print(f"fine-tuned on {len(tuning)} corrections ({corrections.skipped} skipped): wrote {result.model_path}")
         if len(held_out):
             typer.echo(

@@ -26,10 +26,16 @@ import cv2
 import numpy as np
 
 from digitscan.align import Alignment, align_page, rule_masks
-from digitscan.segment import Box, DigitCandidate, SegmentSettings, binarise, segment_page
+from digitscan.segment import (
+    CLOSING_HEIGHT,
+    SEPARATOR_HEIGHT,
+    Box,
+    DigitCandidate,
+    SegmentSettings,
+    binarise,
+    segment_page,
+)
 from digitscan.template import FieldSpec, Template
-
-SEPARATOR_HEIGHT = 0.55  # candidates shorter than this share of the field's median digit are commas, points
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def _amount(
         # A closing '/' (or '/-' in one stroke) towers over the digits, or has its dash after it. A slanted
         # stroke only a little taller than the digits is left to the classifier, which knows a lone '/'
         # (its "not a digit" class): by its slant and height alone, a leaning '1' passed for one too.
-        tall = last[0].h >= 1.4 * median
+        tall = last[0].h >= CLOSING_HEIGHT * median
         if tall or _dash_after(binary, origin, [found[i] for i in keep], w, h):
             keep = keep[:-1]
     return keep

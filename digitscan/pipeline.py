@@ -433,7 +433,7 @@ class _Run:
                         picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
                     for box, i in picked:
                         if predictions.digit[i] == NOT_A_DIGIT:
-                            if comb and predictions.digit_probabilities is not None:
+                            if comb:
                                 read.append(i)
                                 digits.append(_likeliest_digit(predictions.digit_probabilities[i], position, box))
                             continue  # outside a comb: a sign, letter or speck, not reported
@@ -461,7 +461,7 @@ class _Run:
                 spec = self.template.field(form_field.name)
                 valid = spec.check("".join(str(d.digit) for d in digits))
                 corrected = False
-                if not valid and predictions.digit_probabilities is not None:
+                if not valid:
                     digits, corrected = _likeliest_valid(
                         spec, digits, predictions.digit_probabilities[read], self.threshold
                     )

@@ -18,6 +18,9 @@ import cv2
 import numpy as np
 
 MAX_SKEW_DEG = 15.0
+# Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
+SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
+CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
 
 
 @dataclass(frozen=True)
@@ -123,8 +126,8 @@ class SegmentSettings:
     # Separators inside a number of three or more: shorter than this share of its median character, or
     # hanging from mid-line down (commas, points), or a closing stroke this much taller ('/' of '/-').
     drop_separators: bool = False
-    separator_height: float = 0.55
-    closing_height: float = 1.4
+    separator_height: float = SEPARATOR_HEIGHT
+    closing_height: float = CLOSING_HEIGHT
 
 
 @dataclass(frozen=True)
