@@ -37,6 +37,13 @@ from digitscan.segment import (
 )
 from digitscan.template import FieldSpec, Template
 
+# The strokes of a closing '/-', by the elongation of their ink (its length over its width) and how far
+# they lean from the vertical: a dash lies flat; a slash is straight, leans and stands a little taller than
+# the digits (one real handwritten '1' in nine is as straight and leans as far, so a slash's height counts).
+DASH = (3.0, 60.0)
+SLASH = (4.0, 25.0)
+SLASH_HEIGHT = 1.2
+
 
 @dataclass(frozen=True)
 class FieldCut:
@@ -122,16 +129,33 @@ def _amount(
     top = float(np.median([found[i][0].y for i in keep]))
     # separators are short, or hang from the middle of the line down (a comma's top is below the digits')
     keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median]
+    # The closing '/-' (or '/=', '/—'): its dash when segmentation kept it, then its '/'.
+    while len(keep) > 1 and _is_stroke(found[keep[-1]][1], *DASH):
+        keep = keep[:-1]
     if len(keep) > 1:
         last = found[keep[-1]]
         median = float(np.median([found[i][0].h for i in keep[:-1]]))
-        # A closing '/' (or '/-' in one stroke) towers over the digits, or has its dash after it. A slanted
-        # stroke only a little taller than the digits is left to the classifier, which knows a lone '/'
-        # (its "not a digit" class): by its slant and height alone, a leaning '1' passed for one too.
+        # A closing '/' (or '/-' in one stroke) towers over the digits, or has its dash after it, or is a
+        # straight leaning stroke taller than them. A slanted stroke no taller than the digits is left to
+        # the classifier, which knows a lone '/' (its "not a digit" class): by its slant alone, a leaning
+        # '1' passes for one.
         tall = last[0].h >= CLOSING_HEIGHT * median
-        if tall or _dash_after(binary, origin, [found[i] for i in keep], w, h):
+        slash = last[0].h >= SLASH_HEIGHT * median and _is_stroke(last[1], *SLASH)
+        if tall or slash or _dash_after(binary, origin, [found[i] for i in keep], w, h):
             keep = keep[:-1]
     return keep
+
+
+def _is_stroke(candidate: DigitCandidate, min_elongation: float, min_lean: float) -> bool:
+    """Whether a candidate's ink is one straight stroke, its principal axis ``min_elongation`` times its
+    width or more, leaning at least ``min_lean`` degrees from the vertical."""
+    ys, xs = np.nonzero(candidate.ink)
+    if len(ys) < 5:
+        return False
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
+    elongation = np.sqrt(eigenvalues[1] / max(float(eigenvalues[0]), 1e-6))
+    along_x, along_y = np.abs(eigenvectors[:, 1])
+    return bool(elongation >= min_elongation and np.degrees(np.arctan2(along_x, along_y)) >= min_lean)
 
 
 def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:

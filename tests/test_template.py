@@ -272,3 +272,22 @@ def test_a_leaning_final_one_of_an_amount_is_a_digit_not_a_slash(mnist: MnistDat
     )
     assert len(amount.boxes) == len(text) == 5
     assert max(b.right for b in amount.boxes) == pytest.approx(box.right, abs=4)
+
+
+def test_a_closing_slash_and_its_hooked_dash_are_dropped_from_an_amount(mnist: MnistData) -> None:
+    # as on real cheques: '4700/—', the '/' straight, leaning and a third taller than the digits, the '—' flat
+    # with a hook up at its end, neither touching the digits: both were read as digits ('1', then '5' or '2')
+    page, names = render_synth_form(np.random.default_rng(4), mnist, values={"amount": "4700"})
+    text, box = field_truth(page, names)["amount"]
+    image = page.image.copy()
+    x, top, h = box.right + 25, box.y, box.h
+    cv2.line(image, (x, top + round(1.1 * h)), (x + round(0.7 * h), top - round(0.2 * h)), (20, 20, 20), 4)
+    dash_y = top + round(0.8 * h)
+    cv2.line(image, (x + h, dash_y), (x + round(2.6 * h), dash_y - 3), (20, 20, 20), 4)
+    cv2.line(image, (x + round(2.6 * h), dash_y - 3), (x + round(2.8 * h), dash_y - round(0.6 * h)), (20, 20, 20), 4)
+    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    amount = next(
+        cut for cut in read_form(gray, load_template(TEMPLATES / "synth-form.yaml")).fields if cut.name == "amount"
+    )
+    assert len(amount.boxes) == len(text) == 4
+    assert max(b.right for b in amount.boxes) == pytest.approx(box.right, abs=4)
