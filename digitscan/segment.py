@@ -596,16 +596,18 @@ def _field_of(box: Box, fields: list[Field]) -> int | None:
 def _lines_of(items: list[tuple[Box, list[_Blob]]]) -> list[list[tuple[Box, list[_Blob]]]]:
     """Group boxed items into text lines (an item joins a line its centre falls in), lines top to bottom."""
     lines: list[list[tuple[Box, list[_Blob]]]] = []
+    spans: list[tuple[float, float]] = []  # each line's median top and bottom, updated as it grows
     for item in sorted(items, key=lambda i: i[0].y + i[0].h / 2):
         centre = item[0].y + item[0].h / 2
-        for line in lines:
-            top = float(np.median([i[0].y for i in line]))
-            bottom = float(np.median([i[0].bottom for i in line]))
+        for index, (top, bottom) in enumerate(spans):
             if top <= centre <= bottom:
+                line = lines[index]
                 line.append(item)
+                spans[index] = (float(np.median([i[0].y for i in line])), float(np.median([i[0].bottom for i in line])))
                 break
         else:
             lines.append([item])
+            spans.append((float(item[0].y), float(item[0].bottom)))
     lines.sort(key=lambda line: min(i[0].y for i in line))
     for line in lines:
         line.sort(key=lambda i: i[0].x)
