@@ -259,7 +259,9 @@ def train(
         from digitscan.finetune import accuracy_on, fine_tune, load_corrections
 
         from_scratch = not extra and base is None
-        default_epochs, default_rate = (45, 3e-3) if from_scratch else (5, 5e-4)
+        default_epochs, default_rate = (
+            (TrainSettings.epochs, TrainSettings.learning_rate) if from_scratch else (5, 5e-4)
+        )
         settings = TrainSettings(
             epochs=epochs or default_epochs, seed=seed, train_limit=limit, learning_rate=learning_rate or default_rate
         )

@@ -38,7 +38,7 @@ _EVAL_BATCH = 1024
 class TrainSettings:
     """Everything that decides the trained weights; stored in the model card."""
 
-    epochs: int = 30
+    epochs: int = 45  # from scratch; 81 s an epoch on 2 quiet CPU cores
     batch_size: int = 128
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
