@@ -117,7 +117,9 @@ def _amount(
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
     zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
-    the '/' of a closing '/-' (the last candidate, when it towers over the digits or has a dash after it).
+    the closing '/-': its dash when kept as a candidate (a flat straight stroke at the end), then its '/'
+    (the last candidate, when it towers over the digits, is a straight leaning stroke a little taller than
+    them, or has a dash after it).
     """
     x, _, w, h = box
     keep = list(range(len(found)))
