@@ -43,7 +43,9 @@ class TrainSettings:
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     validation_size: int = 5000
-    seed: int = 0
+    seed: int = 0  # weights' start, batch order, augmentation and the generated training extras
+    validation_seed: int = 0  # which images are held out: one split for every seed, so the models of an
+    # ensemble are calibrated together on images none of them trained on
     train_limit: int | None = None  # use only the first N training images (smoke tests)
     augment: bool = True
     max_rotation_deg: float = 12.0
@@ -145,7 +147,7 @@ def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     images, labels = data.train_images, data.train_labels
     if settings.train_limit is not None:
         images, labels = images[: settings.train_limit], labels[: settings.train_limit]
-    rng = np.random.default_rng(settings.seed)
+    rng = np.random.default_rng(settings.validation_seed)
     order = rng.permutation(len(images))
     n_val = min(settings.validation_size, len(images) // 5)
     val_idx, train_idx = order[:n_val], order[n_val:]
@@ -155,7 +157,7 @@ def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     x_train, y_train = _with_clutter(
         x_train, y_train, images[train_idx], labels[train_idx], settings.clutter_share, settings.seed * 1000 + 3
     )
-    x_val, y_val = _with_nondigits(x_val, y_val, settings.nondigit_share, settings.seed * 1000 + 2)
+    x_val, y_val = _with_nondigits(x_val, y_val, settings.nondigit_share, settings.validation_seed * 1000 + 2)
     return x_train, y_train, x_val, y_val
 
 

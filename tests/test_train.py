@@ -91,3 +91,15 @@ def test_training_data_holds_generated_nondigits_in_train_and_validation(mnist: 
     assert x_train.shape[1:] == (28, 28, 1) and len(x_train) == len(y_train) and len(x_val) == len(y_val)
     assert np.sum(y_train == NOT_A_DIGIT) == round(0.1 * 1600) and np.sum(y_val == NOT_A_DIGIT) == round(0.1 * 400)
     assert set(np.unique(y_train).tolist()) == set(range(11))
+
+
+def test_every_seed_holds_out_the_same_validation_images(mnist: MnistData) -> None:
+    """Models trained with different seeds must be calibrated together (an ensemble) on images none saw."""
+    small = TrainSettings(train_limit=2000, validation_size=400, nondigit_share=0.1, clutter_share=0.0)
+    _, _, val_a, labels_a = _split(mnist, small)
+    x_train_b, _, val_b, labels_b = _split(mnist, TrainSettings(**{**small.__dict__, "seed": 5}))
+    assert np.array_equal(val_a, val_b) and np.array_equal(labels_a, labels_b)
+    held_out = {image.tobytes() for image in val_a[labels_a != NOT_A_DIGIT]}
+    assert not held_out & {image.tobytes() for image in x_train_b}
+    _, _, val_c, _ = _split(mnist, TrainSettings(**{**small.__dict__, "validation_seed": 1}))
+    assert not np.array_equal(val_a, val_c)
