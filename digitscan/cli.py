@@ -284,6 +284,26 @@ def train(
 
 
 @app.command()
+def ensemble(
+    members: Annotated[list[Path], typer.Argument(help="Trained models (.keras with their cards) to average.")],
+    out: Annotated[Path, typer.Option(help="Where to write the ensemble (.keras); its card goes beside it.")],
+    mnist: Annotated[
+        Path | None, typer.Option(help="Folder with the four MNIST IDX .gz files [default: keras' downloader].")
+    ] = None,
+) -> None:
+    """Average trained models into one model (slower, surer), calibrated on the images they all held out."""
+    with _exit_codes():
+        from digitscan.errors import UsageError
+        from digitscan.mnist import load_mnist
+        from digitscan.train import ensemble as build_ensemble
+
+        if out.suffix != ".keras":
+            raise UsageError("--out must end in .keras")
+        result = build_ensemble(load_mnist(mnist), members, out)
+        err.print(f"wrote {result.model_path} and its card: {json.dumps(result.card.metrics)}")
+
+
+@app.command()
 def synth(
     out: Annotated[Path, typer.Option(help="Folder to write the pages and truth.json into.")],
     mnist: Annotated[Path, typer.Option(help="Folder with the MNIST IDX files (test digits are used).")],

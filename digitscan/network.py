@@ -79,3 +79,12 @@ def fold_batch_norm(trained: keras.Model) -> keras.Model:
         folded.get_layer(name).set_weights([kernel * scale, beta - mean * scale])
     folded.get_layer("logits").set_weights(trained.get_layer("logits").get_weights())
     return folded
+
+
+def average_logits(members: list[keras.Model]) -> keras.Model:
+    """One model whose logits are the mean of ``members``' logits: an ensemble that runs as a single graph."""
+    inputs = keras.Input((28, 28, 1), name="digit")
+    logits = [
+        keras.Model(member.input, member.output, name=f"member{index}")(inputs) for index, member in enumerate(members)
+    ]
+    return keras.Model(inputs, keras.layers.Average(name="mean_logits")(logits), name="digitscan_ensemble")

@@ -20,9 +20,10 @@ from typing import Any
 import numpy as np
 
 from digitscan.calibration import fit_temperature, softmax, threshold_for_risk
-from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, write_card
+from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, read_card, write_card
 from digitscan.classify import batched_logits, import_tensorflow, traced_call
 from digitscan.clutter import cluttered_digits
+from digitscan.errors import UsageError
 from digitscan.evaluation import Evaluation, accepted_as_digit, nondigit_test_crops
 from digitscan.mnist import MnistData
 from digitscan.nondigit import generate_nondigits
@@ -142,23 +143,38 @@ def _with_clutter(
     return np.concatenate([x, normalize_many(inks)[..., None]]), np.concatenate([y, labels[chosen]])
 
 
+def _limited(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST training images and labels, only the first ``train_limit`` of them when it is set."""
+    if settings.train_limit is None:
+        return data.train_images, data.train_labels
+    return data.train_images[: settings.train_limit], data.train_labels[: settings.train_limit]
+
+
+def _held_out(count: int, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the validation images and of the training images among ``count``, from ``validation_seed``."""
+    order = np.random.default_rng(settings.validation_seed).permutation(count)
+    n_val = min(settings.validation_size, count // 5)
+    return order[:n_val], order[n_val:]
+
+
+def validation_set(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The normalised validation crops and labels: held-out MNIST images plus generated non-digits."""
+    images, labels = _limited(data, settings)
+    val_idx, _ = _held_out(len(images), settings)
+    x_val, y_val = normalize_many(images[val_idx])[..., None], labels[val_idx]
+    return _with_nondigits(x_val, y_val, settings.nondigit_share, settings.validation_seed * 1000 + 2)
+
+
 def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     """Normalised training and validation crops and labels: MNIST, generated non-digits, cluttered digits."""
-    images, labels = data.train_images, data.train_labels
-    if settings.train_limit is not None:
-        images, labels = images[: settings.train_limit], labels[: settings.train_limit]
-    rng = np.random.default_rng(settings.validation_seed)
-    order = rng.permutation(len(images))
-    n_val = min(settings.validation_size, len(images) // 5)
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    images, labels = _limited(data, settings)
+    _, train_idx = _held_out(len(images), settings)
     x_train, y_train = normalize_many(images[train_idx])[..., None], labels[train_idx]
-    x_val, y_val = normalize_many(images[val_idx])[..., None], labels[val_idx]
     x_train, y_train = _with_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
     x_train, y_train = _with_clutter(
         x_train, y_train, images[train_idx], labels[train_idx], settings.clutter_share, settings.seed * 1000 + 3
     )
-    x_val, y_val = _with_nondigits(x_val, y_val, settings.nondigit_share, settings.validation_seed * 1000 + 2)
-    return x_train, y_train, x_val, y_val
+    return (x_train, y_train, *validation_set(data, settings))
 
 
 def fit(
@@ -213,6 +229,61 @@ def train(data: MnistData, settings: TrainSettings, out: Path) -> TrainResult:
     loss = fit(model, x_train, y_train, (x_val, y_val), settings)
     training = {**asdict(settings), "final_train_loss": loss}
     return calibrate_and_save(fold_batch_norm(model), data, (x_val, y_val), training, out, started)
+
+
+def _held_out_images(card: ModelCard) -> tuple[str, int, int, int | None, float]:
+    """What decides the images a model held out: MNIST files, validation seed and size, limit, non-digit share."""
+    training = card.training
+    try:
+        return (
+            str(training["mnist_sha256"]),
+            int(training.get("validation_seed", training["seed"])),  # before validation_seed, the seed chose them
+            int(training["validation_size"]),
+            training["train_limit"],
+            float(training["nondigit_share"]),
+        )
+    except KeyError as exc:
+        raise UsageError(f"the card of {card.model_file} does not say which images it held out ({exc})") from exc
+
+
+def ensemble(data: MnistData, members: list[Path], out: Path) -> TrainResult:
+    """Average the logits of trained ``members`` in one model, calibrated on the validation split they share.
+
+    Calibration needs images that no member trained on, so every member must have held out the same ones:
+    trained on the same MNIST files with the same validation seed, size, limit and non-digit share.
+    """
+    import keras
+
+    from digitscan.network import average_logits
+
+    started = time.monotonic()
+    if len(members) < 2:
+        raise UsageError("an ensemble needs at least two models")
+    cards = [read_card(member) for member in members]
+    held_out = {_held_out_images(card) for card in cards}
+    if len(held_out) != 1:
+        raise UsageError("the models did not hold out the same validation images (MNIST files, validation seed)")
+    mnist_sha256, validation_seed, validation_size, train_limit, nondigit_share = held_out.pop()
+    if mnist_sha256 != data.sha256:
+        raise UsageError("the models were trained on other MNIST files than --mnist")
+    settings = TrainSettings(
+        validation_seed=validation_seed,
+        validation_size=validation_size,
+        train_limit=train_limit,
+        nondigit_share=nondigit_share,
+    )
+    models = [keras.models.load_model(member, compile=False) for member in members]
+    training = {
+        "ensemble_of": [
+            {"file": member.name, "sha256": card.sha256, "seed": card.training.get("seed")}
+            for member, card in zip(members, cards, strict=True)
+        ],
+        "validation_seed": validation_seed,
+        "validation_size": validation_size,
+        "train_limit": train_limit,
+        "nondigit_share": nondigit_share,
+    }
+    return calibrate_and_save(average_logits(models), data, validation_set(data, settings), training, out, started)
 
 
 def calibrate_and_save(

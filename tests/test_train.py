@@ -103,3 +103,38 @@ def test_every_seed_holds_out_the_same_validation_images(mnist: MnistData) -> No
     assert not held_out & {image.tobytes() for image in x_train_b}
     _, _, val_c, _ = _split(mnist, TrainSettings(**{**small.__dict__, "validation_seed": 1}))
     assert not np.array_equal(val_a, val_c)
+
+
+def test_an_ensemble_averages_its_members_and_is_calibrated_on_the_images_they_held_out(
+    tmp_path: Path, mnist_dir: Path, mnist: MnistData
+) -> None:
+    import keras
+
+    from digitscan.train import train
+
+    members = [
+        train(mnist, TrainSettings(epochs=1, train_limit=1500, seed=seed), tmp_path / f"m{seed}.keras").model_path
+        for seed in (3, 4)
+    ]
+    other_split = tmp_path / "other.keras"  # member 3's weights, but a card that says it held out other images
+    other_split.write_bytes(members[0].read_bytes())
+    other_card = json.loads(members[0].with_suffix(".json").read_text())
+    other_card["training"]["validation_seed"] = 1
+    other_split.with_suffix(".json").write_text(json.dumps(other_card))
+    members.append(other_split)
+    out = tmp_path / "ensemble.keras"
+    args = ["ensemble", str(members[0]), str(members[1]), "--mnist", str(mnist_dir), "--out", str(out)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    card = json.loads(out.with_suffix(".json").read_text())
+    assert [m["sha256"] for m in card["training"]["ensemble_of"]] == [file_sha256(m) for m in members[:2]]
+    assert card["training"]["validation_seed"] == 0 and card["training"]["train_limit"] == 1500
+    images = normalize_many(mnist.test_images[:64])[..., None]
+    outputs = [keras.models.load_model(m, compile=False)(images).numpy() for m in [*members[:2], out]]
+    assert np.allclose(outputs[2], (outputs[0] + outputs[1]) / 2, atol=1e-4)
+    assert DigitClassifier(out).card.temperature == card["temperature"]
+
+    refused = ["ensemble", str(members[0]), str(members[2]), "--mnist", str(mnist_dir), "--out", str(out)]
+    result = CliRunner().invoke(app, refused)  # held out other images: calibration would be unfair
+    assert result.exit_code == 2 and "same validation images" in result.output
+    assert CliRunner().invoke(app, [*refused[:2], *refused[3:]]).exit_code == 2  # one model is no ensemble
