@@ -49,22 +49,24 @@ def _page_digits(run: RunResult) -> dict[str, list[tuple[int, float, float, bool
     return found
 
 
-def orand_fields(folder: Path, classifier: DigitClassifier, limit: int | None) -> tuple[float, float]:
-    """Share of amount crops read exactly, and share of wrong reads flagged for review."""
+def orand_fields(folder: Path, classifier: DigitClassifier, limit: int | None) -> tuple[float, float, float]:
+    """Share of amount crops read exactly, share of wrong reads flagged for review, and share of exact reads
+    flagged all the same (the review work that confidence fails to save)."""
     labels = {row["image"].removeprefix("images/"): row["digits"] for row in _rows(folder / "labels.csv")}
     names = sorted(labels)[:limit]
     run = process([folder / "images" / n for n in names], ProcessOptions(), classifier=classifier)
     found = {Path(k).name: v for k, v in _page_digits(run).items()}
-    exact = flagged = wrong = 0
+    exact = flagged = wrong = exact_flagged = 0
     for name in names:
         digits = found.get(name, [])
         text = "".join(str(d[0]) for d in digits)
         if text == labels[name]:
             exact += 1
+            exact_flagged += any(d[3] for d in digits)
         else:
             wrong += 1
             flagged += any(d[3] for d in digits) or not digits
-    return exact / len(names), (flagged / wrong if wrong else 1.0)
+    return exact / len(names), (flagged / wrong if wrong else 1.0), (exact_flagged / exact if exact else 0.0)
 
 
 def idrbt_fields(folder: Path, classifier: DigitClassifier) -> dict[str, tuple[int, int, int, int]]:
@@ -94,13 +96,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/real")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N ORAND images")
+    parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
     args = parser.parse_args()
     if not args.real.is_dir():
         raise SystemExit(f"{args.real} not found: these real scans are evaluation data kept outside the repo")
-    classifier = DigitClassifier()
+    classifier = DigitClassifier(args.model)
     print(f"ORAND-CAR digit boxes, model only: {orand_digits(args.real / 'car_orand', classifier, args.limit):.4f}")
-    exact, flagged = orand_fields(args.real / "car_orand", classifier, args.limit)
-    print(f"ORAND-CAR amount fields read exactly: {exact:.4f}  (wrong reads flagged: {flagged:.4f})")
+    exact, flagged, exact_flagged = orand_fields(args.real / "car_orand", classifier, args.limit)
+    print(
+        f"ORAND-CAR amount fields read exactly: {exact:.4f}  (wrong reads flagged: {flagged:.4f}; "
+        f"exact reads flagged all the same: {exact_flagged:.4f})"
+    )
     for field, (total, right, wrong, flagged_wrong) in sorted(
         idrbt_fields(args.real / "cheques_idrbt", classifier).items()
     ):

@@ -148,8 +148,9 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=12, help="synthetic pages per layout")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=["hsf", "cheques", "synthetic"], default=None)
+    parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
     args = parser.parse_args()
-    classifier = DigitClassifier()
+    classifier = DigitClassifier(args.model)
     if args.only in (None, "hsf"):
         if (args.real / "form_nist_hsf").is_dir():
             right, total, exact, fields, failures = nist_hsf(args.real / "form_nist_hsf", classifier)
