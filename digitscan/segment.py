@@ -354,6 +354,31 @@ def remove_lines(binary: np.ndarray, text_height: float, settings: SegmentSettin
     return cleaned, removed
 
 
+def _rows_joining_characters(
+    labels: np.ndarray, stats: np.ndarray, text_height: float, settings: SegmentSettings
+) -> np.ndarray:
+    """Long horizontal runs inside components too wide to be characters: what is left of a line that the
+    characters stand on, too bent or broken for rule removal, and that joins them all into one component.
+
+    No stroke of a digit runs flat for more than a character height, so such runs are cut out and the
+    characters come apart; without this the whole component is dropped as a rule, and its digits with it.
+    """
+    joined = np.zeros(labels.shape, np.uint8)
+    length = max(15, round(1.2 * text_height))
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
+    for label in (
+        np.flatnonzero(
+            (stats[1:, cv2.CC_STAT_WIDTH] > settings.max_aspect * stats[1:, cv2.CC_STAT_HEIGHT])
+            & (stats[1:, cv2.CC_STAT_HEIGHT] >= settings.min_digit_height * text_height)
+        )
+        + 1
+    ):
+        x, y, w, h = (int(v) for v in stats[label, :4])
+        mask = (labels[y : y + h, x : x + w] == label).astype(np.uint8) * 255
+        joined[y : y + h, x : x + w] |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+    return joined
+
+
 def _remove_lines(
     binary: np.ndarray, text_height: float, settings: SegmentSettings
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -707,10 +732,13 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     # The text height sets the scale of line removal; at half resolution it is measured to within a pixel
     # or two of a tall text, in a quarter of the time. Small text is measured at full resolution.
     half = _halve(binary)
-    text_height = _text_height(_components(half)[2], half.shape, scale=2)
+    stats = _components(half)[2]
+    one_field = _fills_page(stats, half.shape)
+    text_height = _text_height(stats, half.shape, scale=2)
     if text_height < HALF_RESOLUTION_TEXT_HEIGHT:
         stats = _components(binary)[2]
-        if _fills_page(stats, binary.shape):  # an amount crop: its digits may be joined by their line
+        one_field = _fills_page(stats, binary.shape)
+        if one_field:  # an amount crop: its digits may be joined by their line
             stats = _components(_without_long_rows(binary))[2]
         text_height = _text_height(stats, binary.shape)
     if text_height == 0:
@@ -723,13 +751,18 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     )
     count, labels, stats = _components(cleaned)
     text_height = _text_height(stats, cleaned.shape) or text_height
+    joined = _rows_joining_characters(labels, stats, text_height, settings)
+    if joined.any():
+        cleaned = cv2.bitwise_and(cleaned, cv2.bitwise_not(joined))
+        removed = cv2.bitwise_or(removed, joined)
+        count, labels, stats = _components(cleaned)
     blobs = [
         _Blob(Box(int(x), int(y), int(w), int(h)), [label])
         for label, (x, y, w, h, area) in enumerate(stats[1:count], start=1)
         if area >= 4
     ]
     blobs = _merge_strokes(blobs, text_height)
-    if settings.find_printed:
+    if settings.find_printed and not one_field:  # a field cut out of a form holds what was written in it
         _mark_printed(blobs, text_height, fields, settings)
     digits = [
         blob

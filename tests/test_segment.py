@@ -214,3 +214,37 @@ def test_without_printed_detection_type_is_read_as_any_digit(mnist: MnistData) -
         assert sum(_inside(d.box, area) for d in digits) == count
     for area in handwritten:
         assert sum(_inside(d.box, area) for d in digits) == 1
+
+
+def _neat_amount(mnist: MnistData, line: bool) -> tuple[np.ndarray, list[Box]]:
+    """An amount cut out of a cheque, written neatly: five MNIST digits scaled to one height and set on one
+    baseline, as regular as type; with ``line``, standing on a thin line that steps up and down every 55
+    pixels, too broken for rule removal, so that it joins the digits into one component."""
+    crop = np.full((60, 330), 235, np.uint8)
+    truth = []
+    for position, index in enumerate([1, 2, 3, 4, 7]):  # 2 1 0 4 9
+        image = mnist.test_images[index]
+        ys, xs = np.nonzero(image > 40)
+        ink = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        scale = 40 / ink.shape[0]
+        big = cv2.resize(ink, (max(3, round(ink.shape[1] * scale)), 40), interpolation=cv2.INTER_CUBIC)
+        big = np.where(big > 100, 255, 0).astype(np.uint8)  # a felt pen's solid ink: edges as sharp as type
+        x = 15 + 62 * position
+        region = crop[8:48, x : x + big.shape[1]]
+        np.minimum(region, 255 - big, out=region)
+        truth.append(Box(x, 8, big.shape[1], 40))
+    if line:
+        for x in range(0, 330, 55):
+            top = 46 + 2 * (x // 55 % 2)
+            crop[top : top + 2, x : x + 55] = 50
+    return crop, truth
+
+
+@pytest.mark.parametrize("line", [False, True])
+def test_a_neat_amount_cut_out_of_a_cheque_is_read_as_handwriting(mnist: MnistData, line: bool) -> None:
+    # A page that one field fills holds what was written in it: handwriting however regular, never dropped
+    # as printed type, and a bent line joining its digits is cut away rather than dropping them all with it.
+    crop, truth = _neat_amount(mnist, line)
+    digits = [d for n in segment_page(crop).numbers for d in n.digits]
+    assert sum(any(t.iou(d.box) >= 0.5 for d in digits) for t in truth) == 5
+    assert len(digits) == 5 and not any(d.printed for d in digits)
