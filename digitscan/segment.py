@@ -375,7 +375,8 @@ def _rows_joining_characters(
     ):
         x, y, w, h = (int(v) for v in stats[label, :4])
         mask = (labels[y : y + h, x : x + w] == label).astype(np.uint8) * 255
-        joined[y : y + h, x : x + w] |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel)
+        region = joined[y : y + h, x : x + w]
+        np.maximum(region, cv2.morphologyEx(mask, cv2.MORPH_OPEN, kernel), out=region)
     return joined
 
 
