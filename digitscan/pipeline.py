@@ -407,6 +407,7 @@ class _Run:
         cursor = 0
         for file_index, page in self.pending:
             numbers: list[NumberResult] = []
+            unread: list[Box] = []  # digit-sized blobs that read as no digit, whole or cut
             for number_index, candidates in enumerate(page.numbers):
                 form_field = page.fields[number_index] if page.fields is not None else None
                 positions = range(len(candidates)) if form_field is None else form_field.positions  # comb: cell
@@ -426,7 +427,9 @@ class _Run:
                         _reading(predictions, whole),
                         [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))],
                     )
-                    leftover |= chosen is None
+                    if chosen is None:
+                        leftover = True
+                        unread.append(candidate.box)
                     picked = [(candidate.box, whole)] if not chosen else []
                     for span in chosen or ():
                         start, end = proposal.spans[span]
@@ -469,6 +472,8 @@ class _Run:
                 if corrected or not valid or form_field.doubtful:  # reviewed whole, however confident its digits
                     digits = [replace(d, needs_review=True) for d in digits]
                 numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
+            if self.template is None:
+                numbers = [_reviewed_beside(number, unread) for number in numbers]
             result = PageResult(
                 page.page,
                 page.width,
@@ -495,6 +500,19 @@ class _Run:
     def file_result(self, index: int) -> FileResult:
         item = self.inputs[index]
         return FileResult(item.name, item.kind, tuple(self.pages.get(index, [])))
+
+
+def _reviewed_beside(number: NumberResult, unread: list[Box]) -> NumberResult:
+    """``number``, all its digits flagged when unread ink sits beside it on its line (within a character's
+    height): a blob that segmentation grouped apart, or that no cut could read, may be digits the number
+    lacks (an amount's "000" in one cursive stroke). Its own unread blobs flagged it already."""
+    box = Box.enclosing([d.box for d in number.digits])
+    for other in unread:
+        overlap = min(box.bottom, other.bottom) - max(box.y, other.y)
+        gap = max(other.x - box.right, box.x - other.right)
+        if overlap >= 0.5 * min(box.h, other.h) and gap <= max(box.h, other.h):
+            return replace(number, digits=tuple(replace(d, needs_review=True) for d in number.digits))
+    return number
 
 
 def _age_s(input_file: InputFile) -> float:

@@ -108,7 +108,8 @@ class SegmentSettings:
 
     min_digit_height: float = 0.45  # smaller components are specks, dots, commas
     max_digit_height: float = 3.0  # taller ones are frames or rules left over
-    max_aspect: float = 3.5  # wider than this (w/h) is a rule or a long stroke (touching digits are cut later)
+    max_aspect: float = 7.0  # wider than this (w/h) is a rule or a long stroke (touching digits are cut later)
+    joined_aspect: float = 3.5  # wider than this may be characters joined by what is left of their line
     number_gap: float = 0.9  # a horizontal gap wider than this splits a number
     line_length: float = 2.2  # ruled lines are at least this long
     min_cell_height: float = 0.9  # a field's cells are at least this tall...
@@ -368,7 +369,7 @@ def _rows_joining_characters(
     kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1))
     for label in (
         np.flatnonzero(
-            (stats[1:, cv2.CC_STAT_WIDTH] > settings.max_aspect * stats[1:, cv2.CC_STAT_HEIGHT])
+            (stats[1:, cv2.CC_STAT_WIDTH] > settings.joined_aspect * stats[1:, cv2.CC_STAT_HEIGHT])
             & (stats[1:, cv2.CC_STAT_HEIGHT] >= settings.min_digit_height * text_height)
         )
         + 1
