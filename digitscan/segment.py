@@ -453,6 +453,16 @@ class _Blob:
     printed: bool = False
 
 
+def _is_field_wall(box: Box, shape: tuple[int, int]) -> bool:
+    """Whether a blob on a page that one field fills is a wall of the field's frame, cut with it: thin, at
+    the left or right edge of the page, and running its whole height. Too short for rule removal on such a
+    page, it would be read as a '1'; a handwritten 1 stops short of the crop's edges somewhere."""
+    height, width = shape
+    edge = max(2, round(0.06 * height))  # a deskewed page's edges move by a few pixels
+    at_side = box.x <= edge or box.right >= width - edge
+    return at_side and box.y <= edge and box.bottom >= height - edge and box.w <= 0.25 * box.h
+
+
 def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
     """Merge components that sit one above the other and overlap in x (a 5's bar, a broken stroke).
 
@@ -763,6 +773,8 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         for label, (x, y, w, h, area) in enumerate(stats[1:count], start=1)
         if area >= 4
     ]
+    if one_field:
+        blobs = [blob for blob in blobs if not _is_field_wall(blob.box, cleaned.shape)]
     blobs = _merge_strokes(blobs, text_height)
     if settings.find_printed and not one_field:  # a field cut out of a form holds what was written in it
         _mark_printed(blobs, text_height, fields, settings)

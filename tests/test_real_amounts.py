@@ -1,0 +1,44 @@
+"""Real ORAND-CAR amount crops (evaluation data outside the repo): cases segmentation once got wrong."""
+
+from __future__ import annotations
+
+import pytest
+
+from digitscan.pipeline import ProcessOptions, process
+
+from .conftest import REPO
+
+ORAND = REPO.parent / "shared" / "data" / "real" / "car_orand" / "images"
+
+# (crop, its amount, what it shows): each was read short or wrong, and unflagged, before.
+CASES = [
+    ("a_car_000497.jpg", "15952", "neat digits on a bent line: taken for type, then dropped with the line"),
+    ("a_car_000311.jpg", "2550", "the frame's wall at the crop's left edge, read as a leading 1"),
+]
+
+
+@pytest.fixture(scope="module")
+def readings(classifier) -> dict[str, tuple[str, bool]]:  # type: ignore[no-untyped-def]
+    """Per crop: the digits read and whether any is flagged for review."""
+    if not ORAND.is_dir():
+        pytest.skip("../shared/data/real/car_orand is absent (real scans are evaluation data kept outside the repo)")
+    names = [name for name, _, _ in CASES] + ["a_car_000572.jpg"]
+    run = process([ORAND / name for name in names], ProcessOptions(jobs=1), classifier=classifier)
+    result = {}
+    for file in run.files:
+        digits = [d for n in file.pages[0].numbers for d in n.digits]
+        result[file.file.rsplit("/", 1)[-1]] = (
+            "".join(str(d.digit) for d in digits),
+            any(d.needs_review for d in digits),
+        )
+    return result
+
+
+@pytest.mark.parametrize(("name", "amount", "why"), CASES)
+def test_amount_is_read_exactly(readings: dict[str, tuple[str, bool]], name: str, amount: str, why: str) -> None:
+    assert readings[name][0] == amount, why
+
+
+def test_a_cursive_000_too_wide_to_read_is_reviewed_not_dropped(readings: dict[str, tuple[str, bool]]) -> None:
+    text, flagged = readings["a_car_000572.jpg"]  # "30.000": the 000 in one stroke, once read as "30"
+    assert text != "30" and flagged
