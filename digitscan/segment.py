@@ -21,6 +21,7 @@ MAX_SKEW_DEG = 15.0
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
+CLOSING_ELONGATION = 2.5  # ...and a stroke: its ink at least this many times as long as it is wide
 
 
 @dataclass(frozen=True)
@@ -451,6 +452,7 @@ class _Blob:
     box: Box
     labels: list[int]
     printed: bool = False
+    elongation: float = 1.0  # of its ink: long axis over short (a straight stroke is long, a loop is not)
 
 
 def _is_field_wall(box: Box, shape: tuple[int, int]) -> bool:
@@ -461,6 +463,16 @@ def _is_field_wall(box: Box, shape: tuple[int, int]) -> bool:
     edge = max(2, round(0.06 * height))  # a deskewed page's edges move by a few pixels
     at_side = box.x <= edge or box.right >= width - edge
     return at_side and box.y <= edge and box.bottom >= height - edge and box.w <= 0.25 * box.h
+
+
+def _elongation(labels: np.ndarray, blob: _Blob) -> float:
+    """How many times longer than wide the blob's ink is, along its principal axis."""
+    b = blob.box
+    ys, xs = np.nonzero(np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels))
+    if len(ys) < 5:
+        return 1.0
+    eigenvalues = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
+    return float(np.sqrt(eigenvalues[1] / max(float(eigenvalues[0]), 1e-6)))
 
 
 def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
@@ -616,7 +628,9 @@ def _without_closing(number: list[_Blob], settings: SegmentSettings) -> list[_Bl
     """A number without its closing slash (the '/' of '/-'): a last stroke that towers over the digits."""
     if len(number) < 3:
         return number
-    if number[-1].box.h >= settings.closing_height * float(np.median([b.box.h for b in number[:-1]])):
+    last = number[-1]
+    towers = last.box.h >= settings.closing_height * float(np.median([b.box.h for b in number[:-1]]))
+    if towers and last.elongation >= CLOSING_ELONGATION:  # a tall 8 or 0 at the end is a digit
         return number[:-1]
     return number
 
@@ -787,6 +801,9 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     ]
     if not digits:
         return PageSegmentation(skew, skew_confidence, text_height, (), page_fields)
+    if settings.drop_separators:
+        for blob in digits:
+            blob.elongation = _elongation(labels, blob)
 
     margin = max(1, int(0.08 * text_height))
     dilate = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))

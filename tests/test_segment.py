@@ -248,3 +248,27 @@ def test_a_neat_amount_cut_out_of_a_cheque_is_read_as_handwriting(mnist: MnistDa
     digits = [d for n in segment_page(crop).numbers for d in n.digits]
     assert sum(any(t.iou(d.box) >= 0.5 for d in digits) for t in truth) == 5
     assert len(digits) == 5 and not any(d.printed for d in digits)
+
+
+def _amount_ending_tall(mnist: MnistData, last: str) -> np.ndarray:
+    """Three handwritten digits about 42 pixels tall, then a last mark over 60 tall: an '8' or a straight '/'."""
+    page = np.full((120, 420), 240, np.uint8)
+    for position, index in enumerate([1, 3, 13]):  # 2 1 0
+        big = cv2.resize(mnist.test_images[index], (56, 56), interpolation=cv2.INTER_CUBIC)
+        region = page[30:86, 40 + 60 * position : 96 + 60 * position]
+        np.minimum(region, 255 - big, out=region)
+    if last == "8":
+        eight = int(np.flatnonzero(mnist.test_labels == 8)[0])
+        big = cv2.resize(mnist.test_images[eight], (104, 104), interpolation=cv2.INTER_CUBIC)
+        region = page[8:112, 210:314]
+        np.minimum(region, 255 - big, out=region)
+    else:
+        cv2.line(page, (240, 90), (262, 24), 30, 4)
+    return page
+
+
+@pytest.mark.parametrize(("last", "count"), [("8", 4), ("/", 3)])
+def test_a_towering_last_mark_is_dropped_only_when_it_is_a_stroke(mnist: MnistData, last: str, count: int) -> None:
+    page = _amount_ending_tall(mnist, last)
+    numbers = segment_page(page, SegmentSettings(drop_separators=True)).numbers
+    assert [len(n.digits) for n in numbers] == [count]  # an amount closed with '/' loses it; a tall 8 stays
