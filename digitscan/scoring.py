@@ -91,12 +91,14 @@ EMPTY = Score(0, 0, 0, 0, 0, 0)
 
 @dataclass(frozen=True)
 class PageScore:
-    """One page's score, and which of its truth numbers were not read exactly (for failure analysis)."""
+    """One page's score, with what happened to each truth number and each reported digit that matched no
+    truth digit (for failure analysis)."""
 
     file: str
     page: int
     score: Score
-    wrong: tuple[int, ...]  # indices into the page's truth numbers
+    outcomes: tuple[str, ...]  # per truth number: exact, missed (a digit not found), misread, grouped
+    false_boxes: tuple[str, ...]  # per unmatched reported digit: printed digit, printed letter, handwriting, other
 
 
 @dataclass(frozen=True)
@@ -134,8 +136,8 @@ def _covers_half(a: Box, b: Box) -> bool:
     return inter_w > 0 and inter_h > 0 and 2 * inter_w * inter_h >= min(a.w * a.h, b.w * b.h)
 
 
-def _score_page(page: dict[str, Any], found: list[_Reported]) -> tuple[Score, tuple[int, ...]]:
-    """One truth page against the digits reported on it: its score and its truth numbers not read exactly."""
+def _score_page(file_name: str, page: dict[str, Any], found: list[_Reported]) -> PageScore:
+    """One truth page against the digits reported on it."""
     truth_digits = [
         (n_index, Box(*d["box"]), d["digit"])
         for n_index, number in enumerate(page["numbers"])
@@ -156,56 +158,64 @@ def _score_page(page: dict[str, Any], found: list[_Reported]) -> tuple[Score, tu
         if t_index not in match and r_index not in used:
             match[t_index] = r_index
             used.add(r_index)
-    exact = flagged = 0
-    wrong = []
+    outcomes = []
+    flagged = 0
     for n_index, number in enumerate(page["numbers"]):
         members = [t for t, (n, _, _) in enumerate(truth_digits) if n == n_index]
-        if all(t in match for t in members):
+        if not all(t in match for t in members):
+            outcome = "missed"
+        else:
             matched = [found[match[t]] for t in members]
             same_number = {r.number for r in matched}
             in_order = [r.position for r in matched] == sorted(r.position for r in matched)
             whole = len(same_number) == 1 and sum(r.number == matched[0].number for r in found) == len(members)
             text = "".join(str(r.digit) for r in matched)
-            if whole and in_order and text == number["text"]:
-                exact += 1
-                continue
-        wrong.append(n_index)
-        area = Box.enclosing([truth_digits[t][1] for t in members])
-        holding = {found[match[t]].number for t in members if t in match} | {
-            r.number
-            for r in found
-            if area.x <= r.box.x + r.box.w / 2 <= area.right and area.y <= r.box.y + r.box.h / 2 <= area.bottom
-        }
-        flagged += any(r.needs_review for r in found if r.number in holding)
+            outcome = "misread" if text != number["text"] else "exact" if whole and in_order else "grouped"
+        outcomes.append(outcome)
+        if outcome != "exact":
+            area = Box.enclosing([truth_digits[t][1] for t in members])
+            holding = {found[match[t]].number for t in members if t in match} | {
+                r.number for r in found if _centre_in(r.box, area)
+            }
+            flagged += any(r.needs_review for r in found if r.number in holding)
     printed = [(c["char"], Box(*c["box"])) for c in page.get("printed", [])]
-    on_print = [
-        next((char for char, box in printed if _covers_half(r.box, box)), None)
-        for r_index, r in enumerate(found)
-        if r_index not in used and not r.printed
-    ]
+    false_boxes = []
+    for r_index, r in enumerate(found):
+        if r_index in used or r.printed:
+            continue
+        char = next((char for char, box in printed if _covers_half(r.box, box)), None)
+        if char is not None:
+            false_boxes.append("printed digit" if char.isdigit() else "printed letter")
+        elif any(_centre_in(r.box, t_box) or _centre_in(t_box, r.box) for _, t_box, _ in truth_digits):
+            false_boxes.append("handwriting")
+        else:
+            false_boxes.append("other")
     score = Score(
         truth_digits=len(truth_digits),
         found_digits=len(match),
         correct_digits=sum(found[r].digit == truth_digits[t][2] for t, r in match.items()),
         reported_digits=len(found),
         truth_numbers=len(page["numbers"]),
-        exact_numbers=exact,
+        exact_numbers=outcomes.count("exact"),
         flagged_wrong_numbers=flagged,
-        printed_digits_reported=sum(char is not None and char.isdigit() for char in on_print),
-        printed_letters_reported=sum(char is not None and not char.isdigit() for char in on_print),
+        printed_digits_reported=false_boxes.count("printed digit"),
+        printed_letters_reported=false_boxes.count("printed letter"),
     )
-    return score, tuple(wrong)
+    return PageScore(file_name, page["page"], score, tuple(outcomes), tuple(false_boxes))
+
+
+def _centre_in(box: Box, area: Box) -> bool:
+    return area.x <= box.x + box.w / 2 <= area.right and area.y <= box.y + box.h / 2 <= area.bottom
 
 
 def score_pages(truth: dict[str, Any], rows: list[dict[str, str]]) -> list[PageScore]:
     """Score each truth page against results CSV rows (as read by :func:`read_results_csv`)."""
     reported = _reported_by_page(rows)
-    scored = []
-    for file_name, pages in truth["files"].items():
-        for page in pages:
-            score, wrong = _score_page(page, reported.get((file_name, page["page"]), []))
-            scored.append(PageScore(file_name, page["page"], score, wrong))
-    return scored
+    return [
+        _score_page(file_name, page, reported.get((file_name, page["page"]), []))
+        for file_name, pages in truth["files"].items()
+        for page in pages
+    ]
 
 
 def score(truth: dict[str, Any], rows: list[dict[str, str]]) -> Score:

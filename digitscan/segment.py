@@ -12,7 +12,7 @@ works on a 100-pixel amount crop and a 300 dpi form.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -234,10 +234,14 @@ def _fills_page(stats: np.ndarray, shape: tuple[int, int]) -> bool:
     return bool(area[large & (area >= 0.08 * w * h)].sum() > area[characters].sum())
 
 
-def _text_height(stats: np.ndarray, shape: tuple[int, int], scale: int = 1) -> float:
+def _text_height(stats: np.ndarray, shape: tuple[int, int], settings: SegmentSettings, scale: int = 1) -> float:
     """Median height of components that could be characters (not specks, not rules), from their stats.
 
     ``scale``: the stats are of an image shrunk that many times; the height is given at full size.
+
+    Characters in runs of printed type (:func:`_mark_printed`) are left out when anything else is left: the
+    height wanted is the handwriting's, and the labels, account numbers and MICR line of a cheque or form
+    outnumber its handwritten digits several times over while being a quarter of their height.
 
     On a page that is one field (:func:`_fills_page`) it is the median height of the ink instead, each
     component weighing by its area: there the patterned paper breaks into specks and stroke fragments that
@@ -250,13 +254,33 @@ def _text_height(stats: np.ndarray, shape: tuple[int, int], scale: int = 1) -> f
         dense = shaped & (area >= 0.08 * w * h)
         if not dense.any():
             return 0.0
-        order = np.argsort(h[dense])
-        weight = np.cumsum(area[dense][order])
-        return float(h[dense][order][np.searchsorted(weight, weight[-1] / 2)]) * scale
+        return _ink_median(h[dense], area[dense]) * scale
     keep = shaped & (h < page_h * 0.5) & (w * h < page_size * 0.05)
     if not keep.any():  # only large components: a few big digits on a strip; hollow frames left out
         keep = shaped & (area >= 0.08 * w * h)
-    return float(np.median(h[keep])) * scale if keep.any() else 0.0
+    if settings.find_printed and keep.any():
+        handwritten = keep & ~_in_printed_runs(stats, keep, settings, scale)
+        keep = handwritten if handwritten.any() else keep
+    return _ink_median(h[keep], area[keep]) * scale if keep.any() else 0.0
+
+
+def _ink_median(heights: np.ndarray, areas: np.ndarray) -> float:
+    """The height of the component at which half the ink (summed area, shortest first) is reached."""
+    order = np.argsort(heights)
+    weight = np.cumsum(areas[order])
+    return float(heights[order][np.searchsorted(weight, weight[-1] / 2)])
+
+
+def _in_printed_runs(stats: np.ndarray, chosen: np.ndarray, settings: SegmentSettings, scale: int) -> np.ndarray:
+    """Which of the ``chosen`` components (stats without the background row) belong to printed type, by the
+    test :func:`_mark_printed` applies to the page's characters (its pixel slack shrunk with the image)."""
+    index = np.flatnonzero(chosen)
+    blobs = [_Blob(Box(*(int(v) for v in stats[1 + i, :4])), [int(i)]) for i in index]
+    shrunk = replace(settings, printed_slack_px=settings.printed_slack_px / scale)
+    _mark_printed(blobs, float(np.median(stats[1 + index, cv2.CC_STAT_HEIGHT])), [], shrunk)
+    printed = np.zeros(len(chosen), bool)
+    printed[index[[b.printed for b in blobs]]] = True
+    return printed
 
 
 def _without_long_rows(binary: np.ndarray) -> np.ndarray:
@@ -707,12 +731,12 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     # The text height sets the scale of line removal; at half resolution it is measured to within a pixel
     # or two of a tall text, in a quarter of the time. Small text is measured at full resolution.
     half = _halve(binary)
-    text_height = _text_height(_components(half)[2], half.shape, scale=2)
+    text_height = _text_height(_components(half)[2], half.shape, settings, scale=2)
     if text_height < HALF_RESOLUTION_TEXT_HEIGHT:
         stats = _components(binary)[2]
         if _fills_page(stats, binary.shape):  # an amount crop: its digits may be joined by their line
             stats = _components(_without_long_rows(binary))[2]
-        text_height = _text_height(stats, binary.shape)
+        text_height = _text_height(stats, binary.shape, settings)
     if text_height == 0:
         return PageSegmentation(skew, skew_confidence, 0.0, ())
     cleaned, removed, lines = _remove_lines(binary, text_height, settings)
@@ -722,7 +746,7 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         for f in fields
     )
     count, labels, stats = _components(cleaned)
-    text_height = _text_height(stats, cleaned.shape) or text_height
+    text_height = _text_height(stats, cleaned.shape, settings) or text_height
     blobs = [
         _Blob(Box(int(x), int(y), int(w), int(h)), [label])
         for label, (x, y, w, h, area) in enumerate(stats[1:count], start=1)
