@@ -261,7 +261,11 @@ def _text_height(stats: np.ndarray, shape: tuple[int, int], settings: SegmentSet
     if settings.find_printed and keep.any():
         handwritten = keep & ~_in_printed_runs(stats, keep, settings, scale)
         keep = handwritten if handwritten.any() else keep
-    return _ink_median(h[keep], area[keep]) * scale if keep.any() else 0.0
+    if not keep.any():
+        return 0.0
+    # The ink's median height says where the handwriting is; the plain median of what is at least half
+    # that tall measures it (weighing by ink alone would favour the largest digits).
+    return float(np.median(h[keep & (h >= 0.5 * _ink_median(h[keep], area[keep]))])) * scale
 
 
 def _ink_median(heights: np.ndarray, areas: np.ndarray) -> float:
@@ -322,6 +326,7 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
 
 # Text at least this tall (pixels) is measured on the page at half resolution: still 20+ pixels there.
 HALF_RESOLUTION_TEXT_HEIGHT = 40
+PRINTED_MIN_PX = 10.0  # characters this tall may be type, even beside handwriting four times their height
 
 
 def _halve(binary: np.ndarray) -> np.ndarray:
@@ -504,8 +509,9 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
     cells of a comb are the exception: they square handwriting up to their own walls, so what they hold is
     never taken for type.
     """
-    # Specks are no characters: they would link anything to anything.
-    shortest = max(4.0, 0.3 * text_height)
+    # Specks are no characters: they would link anything to anything. Small type is no speck, though, however
+    # much taller the handwriting that sets the text height: 5 pt type at 300 dpi has letters 10 pixels tall.
+    shortest = max(4.0, min(0.3 * text_height, PRINTED_MIN_PX))
     combs = [f for f in fields if len(f.cells) > 1]
     order = sorted(
         (i for i, b in enumerate(blobs) if b.box.h >= shortest and _field_of(b.box, combs) is None),
@@ -752,9 +758,11 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         for label, (x, y, w, h, area) in enumerate(stats[1:count], start=1)
         if area >= 4
     ]
-    blobs = _merge_strokes(blobs, text_height)
+    # Type is found before strokes merge: a character of type is one component, and lines of small type set
+    # close one above another would otherwise merge into digit-sized stacks that no longer look like type.
     if settings.find_printed:
         _mark_printed(blobs, text_height, fields, settings)
+    blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
     digits = [
         blob
         for blob in blobs

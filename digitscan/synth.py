@@ -31,6 +31,7 @@ from digitscan.segment import Box
 
 DPI = 300
 INK_ALPHA_FLOOR = 0.3  # alpha above which a pixel counts as the digit's ink for its truth box
+SOLID_INK_ALPHA = 0.6  # touching digits share pixels at least this dark in both
 STYLES = ("clean", "scanned")
 Style = Literal["clean", "scanned"]
 # Scanned style: shares of free-written numbers with one touching pair, and of digits broken by a gap.
@@ -211,10 +212,10 @@ class _Canvas:
         return digit, patch, x, top
 
     def touching_x(self, previous: _Placed, patch: np.ndarray, top: int) -> int | None:
-        """The left edge at which ``patch`` (placed at ``top``) shares ink with the digit before it, a pixel
-        or two deeper than the first contact; None when sliding it up to a third of the way in finds none."""
+        """The left edge at which ``patch`` (placed at ``top``) shares solid ink with the digit before it, a
+        pixel or three deeper than the first contact; None when sliding it a third of the way in finds none."""
         _, before, left, above = previous
-        before_ink, ink = before > INK_ALPHA_FLOOR, patch > INK_ALPHA_FLOOR
+        before_ink, ink = before > SOLID_INK_ALPHA, patch > SOLID_INK_ALPHA
         y0, y1 = max(above, top), min(above + before.shape[0], top + patch.shape[0])
         if y1 <= y0:
             return None
