@@ -78,8 +78,12 @@ def test_scanned_pages_read_end_to_end(mnist: MnistData, classifier: DigitClassi
     run = process([tmp_path / "pages"], ProcessOptions(), classifier=classifier)
     write_results(run, tmp_path / "results.csv")
     result = score(truth, read_results_csv(tmp_path / "results.csv"))
-    # Measured on these 12 pages: recall 0.0, precision 0.0, exact 0.0; see benchmarks/synthetic_pages.py
+    # Measured on these 12 pages: recall 0.972, precision 0.974, exact 0.844 (65 of 77), 9 of 12 wrong numbers
+    # flagged, no printed digit reported. Below the targets (0.99, 0.98, 0.95): touching pairs read
+    # as one digit and broken digits read as two (benchmarks/synthetic_pages.py, README).
     assert result.truth_digits > 350
-    assert result.box_recall >= 0.0, result.summary()
-    assert result.box_precision >= 0.0, result.summary()
-    assert result.number_exact >= 0.0, result.summary()
+    assert result.box_recall >= 0.95, result.summary()
+    assert result.box_precision >= 0.95, result.summary()
+    assert result.number_exact >= 0.78, result.summary()
+    assert result.wrong_flagged >= 0.5, result.summary()
+    assert result.printed_digits_reported <= 2, result.summary()
