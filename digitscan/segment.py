@@ -763,11 +763,13 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     if settings.find_printed:
         _mark_printed(blobs, text_height, fields, settings)
     blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
+    # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
     digits = [
         blob
         for blob in blobs
         if (settings.keep_printed or not blob.printed)
-        and settings.min_digit_height * text_height <= blob.box.h <= settings.max_digit_height * text_height
+        and (blob.printed or settings.min_digit_height * text_height <= blob.box.h)
+        and blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
     if not digits:
