@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from rich.console import Console
@@ -309,16 +309,25 @@ def synth(
     mnist: Annotated[Path, typer.Option(help="Folder with the MNIST IDX files (test digits are used).")],
     pages: Annotated[int, typer.Option(help="Number of pages.")] = 7,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    style: Annotated[
+        str,
+        typer.Option(
+            help="clean: ruled pages, handwriting only; scanned: also printed labels and numbers, touching and "
+            "broken digits, blur, noise, JPEG artefacts and 1-bit pages."
+        ),
+    ] = "clean",
 ) -> None:
     """Generate synthetic cheque and form scans from MNIST test digits, with exact ground truth."""
     with _exit_codes():
         from digitscan.errors import UsageError
         from digitscan.mnist import load_mnist
-        from digitscan.synth import write_samples
+        from digitscan.synth import STYLES, Style, write_samples
 
         if pages < 1:
             raise UsageError("--pages must be at least 1")
-        truth = write_samples(out, pages, seed, load_mnist(mnist))
+        if style not in STYLES:
+            raise UsageError(f"--style must be one of {', '.join(STYLES)}, not {style!r}")
+        truth = write_samples(out, pages, seed, load_mnist(mnist), cast("Style", style))
         err.print(f"wrote {pages} pages in {len(truth['files'])} files and truth.json to {out}")
 
 

@@ -12,7 +12,7 @@ works on a 100-pixel amount crop and a 300 dpi form.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -236,10 +236,14 @@ def _fills_page(stats: np.ndarray, shape: tuple[int, int]) -> bool:
     return bool(area[large & (area >= 0.08 * w * h)].sum() > area[characters].sum())
 
 
-def _text_height(stats: np.ndarray, shape: tuple[int, int], scale: int = 1) -> float:
+def _text_height(stats: np.ndarray, shape: tuple[int, int], settings: SegmentSettings, scale: int = 1) -> float:
     """Median height of components that could be characters (not specks, not rules), from their stats.
 
     ``scale``: the stats are of an image shrunk that many times; the height is given at full size.
+
+    Characters in runs of printed type (:func:`_mark_printed`) are left out when anything else is left: the
+    height wanted is the handwriting's, and the labels, account numbers and MICR line of a cheque or form
+    outnumber its handwritten digits several times over while being a quarter of their height.
 
     On a page that is one field (:func:`_fills_page`) it is the median height of the ink instead, each
     component weighing by its area: there the patterned paper breaks into specks and stroke fragments that
@@ -252,13 +256,37 @@ def _text_height(stats: np.ndarray, shape: tuple[int, int], scale: int = 1) -> f
         dense = shaped & (area >= 0.08 * w * h)
         if not dense.any():
             return 0.0
-        order = np.argsort(h[dense])
-        weight = np.cumsum(area[dense][order])
-        return float(h[dense][order][np.searchsorted(weight, weight[-1] / 2)]) * scale
+        return _ink_median(h[dense], area[dense]) * scale
     keep = shaped & (h < page_h * 0.5) & (w * h < page_size * 0.05)
     if not keep.any():  # only large components: a few big digits on a strip; hollow frames left out
         keep = shaped & (area >= 0.08 * w * h)
-    return float(np.median(h[keep])) * scale if keep.any() else 0.0
+    if settings.find_printed and keep.any():
+        handwritten = keep & ~_in_printed_runs(stats, keep, settings, scale)
+        keep = handwritten if handwritten.any() else keep
+    if not keep.any():
+        return 0.0
+    # The ink's median height says where the handwriting is; the plain median of what is at least half
+    # that tall measures it (weighing by ink alone would favour the largest digits).
+    return float(np.median(h[keep & (h >= 0.5 * _ink_median(h[keep], area[keep]))])) * scale
+
+
+def _ink_median(heights: np.ndarray, areas: np.ndarray) -> float:
+    """The height of the component at which half the ink (summed area, shortest first) is reached."""
+    order = np.argsort(heights)
+    weight = np.cumsum(areas[order])
+    return float(heights[order][np.searchsorted(weight, weight[-1] / 2)])
+
+
+def _in_printed_runs(stats: np.ndarray, chosen: np.ndarray, settings: SegmentSettings, scale: int) -> np.ndarray:
+    """Which of the ``chosen`` components (stats without the background row) belong to printed type, by the
+    test :func:`_mark_printed` applies to the page's characters (its pixel slack shrunk with the image)."""
+    index = np.flatnonzero(chosen)
+    blobs = [_Blob(Box(*(int(v) for v in stats[1 + i, :4])), [int(i)]) for i in index]
+    shrunk = replace(settings, printed_slack_px=settings.printed_slack_px / scale)
+    _mark_printed(blobs, float(np.median(stats[1 + index, cv2.CC_STAT_HEIGHT])), [], shrunk)
+    printed = np.zeros(len(chosen), bool)
+    printed[index[[b.printed for b in blobs]]] = True
+    return printed
 
 
 def _without_long_rows(binary: np.ndarray) -> np.ndarray:
@@ -300,6 +328,7 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
 
 # Text at least this tall (pixels) is measured on the page at half resolution: still 20+ pixels there.
 HALF_RESOLUTION_TEXT_HEIGHT = 40
+PRINTED_MIN_PX = 10.0  # characters this tall may be type, even beside handwriting four times their height
 
 
 def _halve(binary: np.ndarray) -> np.ndarray:
@@ -529,8 +558,9 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
     cells of a comb are the exception: they square handwriting up to their own walls, so what they hold is
     never taken for type.
     """
-    # Specks are no characters: they would link anything to anything.
-    shortest = max(4.0, 0.3 * text_height)
+    # Specks are no characters: they would link anything to anything. Small type is no speck, though, however
+    # much taller the handwriting that sets the text height: 5 pt type at 300 dpi has letters 10 pixels tall.
+    shortest = max(4.0, min(0.3 * text_height, PRINTED_MIN_PX))
     combs = [f for f in fields if len(f.cells) > 1]
     order = sorted(
         (i for i, b in enumerate(blobs) if b.box.h >= shortest and _field_of(b.box, combs) is None),
@@ -760,13 +790,13 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     half = _halve(binary)
     stats = _components(half)[2]
     one_field = _fills_page(stats, half.shape)
-    text_height = _text_height(stats, half.shape, scale=2)
+    text_height = _text_height(stats, half.shape, settings, scale=2)
     if text_height < HALF_RESOLUTION_TEXT_HEIGHT:
         stats = _components(binary)[2]
         one_field = _fills_page(stats, binary.shape)
         if one_field:  # an amount crop: its digits may be joined by their line
             stats = _components(_without_long_rows(binary))[2]
-        text_height = _text_height(stats, binary.shape)
+        text_height = _text_height(stats, binary.shape, settings)
     if text_height == 0:
         return PageSegmentation(skew, skew_confidence, 0.0, ())
     cleaned, removed, lines = _remove_lines(binary, text_height, settings)
@@ -776,7 +806,7 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         for f in fields
     )
     count, labels, stats = _components(cleaned)
-    text_height = _text_height(stats, cleaned.shape) or text_height
+    text_height = _text_height(stats, cleaned.shape, settings) or text_height
     joined = _rows_joining_characters(labels, stats, text_height, settings)
     if joined.any():
         cleaned = cv2.bitwise_and(cleaned, cv2.bitwise_not(joined))
@@ -789,14 +819,19 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     ]
     if one_field:
         blobs = [blob for blob in blobs if not _is_field_wall(blob.box, cleaned.shape)]
-    blobs = _merge_strokes(blobs, text_height)
-    if settings.find_printed and not one_field:  # a field cut out of a form holds what was written in it
+    # Type is found before strokes merge: a character of type is one component, and lines of small type set
+    # close one above another would otherwise merge into digit-sized stacks that no longer look like type.
+    # A page that one field fills (an amount cut out) holds what was written in it: no type is looked for.
+    if settings.find_printed and not one_field:
         _mark_printed(blobs, text_height, fields, settings)
+    blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
+    # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
     digits = [
         blob
         for blob in blobs
         if (settings.keep_printed or not blob.printed)
-        and settings.min_digit_height * text_height <= blob.box.h <= settings.max_digit_height * text_height
+        and (blob.printed or settings.min_digit_height * text_height <= blob.box.h)
+        and blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
     if not digits:

@@ -248,3 +248,16 @@ def test_printed_flag_reports_the_printed_digits_marked_printed(mnist: MnistData
         assert {flag for box, flag in boxes if any(_inside(box, a) for a in printed)} == (expected - {"false"})
         assert {flag for box, flag in boxes if any(_inside(box, a) for a in handwritten)} == {"false"}
     assert sum(any(_inside(box, a) for a in printed) for box, _ in boxes) == 20
+
+
+def test_synth_style_scanned_records_printed_type_and_an_unknown_style_is_a_usage_error(
+    mnist_dir: Path, tmp_path: Path
+) -> None:
+    args = ["synth", "--out", str(tmp_path / "pages"), "--pages", "1", "--mnist", str(mnist_dir)]
+    result = runner.invoke(app, [*args, "--style", "scanned"])
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "pages" / "truth.json").read_text())
+    assert truth["generator"]["style"] == "scanned"
+    (page,) = truth["files"]["cheque_001.png"]
+    assert any(c["char"].isdigit() for c in page["printed"]) and "noise_sigma" in page["scan"]
+    assert runner.invoke(app, [*args, "--style", "smudged"]).exit_code == 2
