@@ -27,11 +27,7 @@ MAX_CUT_POINTS = 10  # the cheapest local minima kept: enough for a blob of five
 TWICE_CROSSED = 1.0  # log-probability a cut costs where the pen crosses the column twice
 WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
 WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
-# Log-probability each part costs: a cut must read clearly better than the whole. On synthetic joined MNIST
-# test digits fewer of them are read the higher it is (70.7% of 451 blobs at 0.5, 64.3% at 1.5, 73.2% at 0);
-# 0 overcuts real amounts, whose single digits are wider and rougher than MNIST's (ORAND-CAR fields exact:
-# 520 at 0, 536 at 0.5, 528 at 1.5).
-PART_PENALTY = 0.5
+PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
 DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
 
 Reading = tuple[bool, float]  # (read as a digit, confidence), as the classifier gives it for one crop

@@ -32,8 +32,8 @@ def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -
 def test_the_most_probable_run_of_spans_wins_over_the_whole() -> None:
     proposal = Proposal(36, 40, ((0, 18), (18, 36)), ((18, 0.0),))  # as wide as one wide digit
     assert choose(proposal, (True, 0.99), [(True, 0.9), (True, 0.95)]) == ()  # a sure whole stays whole
-    assert choose(proposal, (True, 0.8), [(True, 0.99), (True, 0.98)]) == ()  # each extra part costs PART_PENALTY
-    assert choose(proposal, (True, 0.6), [(True, 0.99), (True, 0.98)]) == (0, 1)
+    assert choose(proposal, (True, 0.3), [(True, 0.99), (True, 0.98)]) == ()  # each extra part costs PART_PENALTY
+    assert choose(proposal, (True, 0.15), [(True, 0.99), (True, 0.98)]) == (0, 1)
     assert choose(proposal, (False, 0.97), [(True, 0.94), (True, 0.6)]) == (0, 1)  # "not a digit" whole
     assert choose(proposal, (False, 0.97), [(True, 0.94), (False, 0.9)]) is None  # neither reads: leftover ink
     wide = Proposal(90, 40, ((0, 45), (45, 90)), ((45, 0.0),))  # aspect 2.25: the whole pays the width prior
