@@ -1,14 +1,15 @@
 """Known forms read with and without their template, all figures measured in this one run.
 
     .venv/bin/python benchmarks/templates.py [--real ../shared/data/real] [--mnist ../shared/data/mnist]
-                                             [--pages 12] [--seed 7]
+                                             [--pages 12] [--seed 7] [--style clean|scanned]
 
 Prints:
   * NIST HSF page with templates/nist-hsf.yaml: digits read right (of 130, matched in order) and fields exact
     (of 28);
   * IDRBT cheques with templates/cts2010-cheque.yaml: amount and date fields exact, and how many of the wrong
     ones are flagged needs_review;
-  * synthetic forms and cheques (fixed layouts with shift, scale and skew, MNIST test digits): the share of
+  * synthetic forms and cheques (fixed layouts with shift, scale and skew, MNIST test digits; clean, and scanned
+    with printed labels, touching and broken digits and a scan's damage): the share of
     fields read exactly with the template and without it (a field without a template is read exactly when
     one number on the page has exactly its digits in its box).
 
@@ -28,6 +29,7 @@ from digitscan.classify import DigitClassifier
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.results import NumberResult, RunResult
 from digitscan.segment import Box
+from digitscan.synth import STYLES, Style
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "templates"
@@ -113,7 +115,7 @@ def _centre_in(box: Box, region: Box) -> bool:
 
 
 def synthetic(
-    mnist: Path, pages: int, seed: int, classifier: DigitClassifier
+    mnist: Path, pages: int, seed: int, classifier: DigitClassifier, style: Style = "clean"
 ) -> dict[str, tuple[int, int, int, int, int]]:
     """Per layout: (fields, exact with the template, exact without, wrong and not flagged with, without)."""
     from digitscan.mnist import load_mnist
@@ -124,7 +126,7 @@ def synthetic(
     with tempfile.TemporaryDirectory() as tmp:
         for layout in LAYOUTS:
             folder = Path(tmp) / layout
-            truth = write_form_pages(folder, layout, pages, seed, digits)
+            truth = write_form_pages(folder, layout, pages, seed, digits, style=style)
             paths = sorted(folder.glob("*.png"))
             with_template = process(paths, ProcessOptions(template=TEMPLATES / f"{layout}.yaml"), classifier=classifier)
             found = _fields(with_template)
@@ -148,6 +150,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=12, help="synthetic pages per layout")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=["hsf", "cheques", "synthetic"], default=None)
+    parser.add_argument("--style", choices=STYLES, default=None, help="synthetic pages' style [default: both]")
     parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
     args = parser.parse_args()
     classifier = DigitClassifier(args.model)
@@ -172,13 +175,15 @@ def main() -> None:
         else:
             print(f"IDRBT cheques: skipped, {args.real / 'cheques_idrbt'} not found")
     if args.only in (None, "synthetic"):
-        measured = synthetic(args.mnist, args.pages, args.seed, classifier)
-        for layout, (total, exact, plain, silent, plain_silent) in measured.items():
-            print(
-                f"synthetic {layout} ({total} fields): exact with template {exact / total:.1%}, "
-                f"without {plain / total:.1%} ({100 * (exact - plain) / total:+.1f} points); "
-                f"wrong and not flagged: {silent} with, {plain_silent} without"
-            )
+        styles: tuple[Style, ...] = (args.style,) if args.style else STYLES
+        for style in styles:
+            measured = synthetic(args.mnist, args.pages, args.seed, classifier, style)
+            for layout, (total, exact, plain, silent, plain_silent) in measured.items():
+                print(
+                    f"synthetic {style} {layout} ({total} fields): exact with template {exact / total:.1%}, "
+                    f"without {plain / total:.1%} ({100 * (exact - plain) / total:+.1f} points); "
+                    f"wrong and not flagged: {silent} with, {plain_silent} without"
+                )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -321,13 +321,13 @@ def synth(
     with _exit_codes():
         from digitscan.errors import UsageError
         from digitscan.mnist import load_mnist
-        from digitscan.synth import STYLES, Style, write_samples
+        from digitscan.synth import STYLES, write_samples
 
         if pages < 1:
             raise UsageError("--pages must be at least 1")
         if style not in STYLES:
             raise UsageError(f"--style must be one of {', '.join(STYLES)}, not {style!r}")
-        truth = write_samples(out, pages, seed, load_mnist(mnist), cast("Style", style))
+        truth = write_samples(out, pages, seed, load_mnist(mnist), style)
         err.print(f"wrote {pages} pages in {len(truth['files'])} files and truth.json to {out}")
 
 

@@ -32,8 +32,8 @@ from digitscan.segment import Box
 DPI = 300
 INK_ALPHA_FLOOR = 0.3  # alpha above which a pixel counts as the digit's ink for its truth box
 SOLID_INK_ALPHA = 0.6  # touching digits share pixels at least this dark in both
-STYLES = ("clean", "scanned")
 Style = Literal["clean", "scanned"]
+STYLES: tuple[Style, ...] = ("clean", "scanned")
 # Scanned style: shares of free-written numbers with one touching pair, and of digits broken by a gap.
 TOUCHING_SHARE = 0.3
 BROKEN_SHARE = 0.08

@@ -19,7 +19,7 @@ from PIL import Image
 
 from digitscan.mnist import MnistData
 from digitscan.segment import Box
-from digitscan.synth import SyntheticPage, _Canvas, _random_digits, render_cheque
+from digitscan.synth import Style, SyntheticPage, _Canvas, _digits_text, _random_digits, _scan, _skew, render_cheque
 
 LAYOUTS = ("synth-cheque", "synth-form")
 
@@ -40,17 +40,42 @@ class PageTransform:
         return matrix
 
 
+# Scanned style: the printed label over each field of the fixed form, and where it is printed.
+_FORM_LABELS = {
+    "account": ("1. Account no.", 120, 160),
+    "zip": ("2. Postcode", 1300, 160),
+    "date": ("3. Date (DD MM YYYY)", 120, 460),
+    "amount": ("4. Amount", 1100, 440),
+    "phone": ("5. Phone", 120, 750),
+    "quantity": ("6. Quantity", 1100, 740),
+    "customer": ("7. Customer no.", 120, 1080),
+    "code": ("8. Branch code", 1300, 1080),
+}
+
+
 def render_synth_form(
-    rng: np.random.Generator, digits: MnistData, values: dict[str, str] | None = None, blank: bool = False
+    rng: np.random.Generator,
+    digits: MnistData,
+    values: dict[str, str] | None = None,
+    blank: bool = False,
+    style: Style = "clean",
 ) -> tuple[SyntheticPage, list[str]]:
     """The fixed synthetic form: its page and the field name of each truth number, in order.
 
     ``values`` writes given digits into named fields instead of random ones; ``blank`` writes nothing.
+    ``scanned``: with a printed title and form number, a numbered label over each field, touching and broken
+    digits, and a scan's damage (as :func:`digitscan.synth.render_form` draws them).
     """
-    canvas = _Canvas(rng, 2000, 2600, digits)
+    scanned = style == "scanned"
+    canvas = _Canvas(rng, 2000, 2600, digits, scanned)
     canvas.frame(40, 40, 1920, 2520, thickness=4)
     names = []
     chosen = values or {}
+    if scanned:
+        canvas.print_text("ORDER FORM", 120, 110, 1.6)
+        canvas.print_text(f"Form {_digits_text(rng, 2)}-B No. {_digits_text(rng, 6)}", 1380, 110, 0.9)
+        for text, x, baseline in _FORM_LABELS.values():
+            canvas.print_text(text, x, baseline, 0.9)
 
     def comb(name: str, x: int, y: int, cells: int, text: str) -> None:
         lefts = canvas.comb(x, y, 90, 125, cells)
@@ -77,18 +102,22 @@ def render_synth_form(
     framed("customer", 120, 1100, 900, _random_digits(rng, 6, 8))
     comb("code", 1300, 1100, 4, _random_digits(rng, 4, 4))
     canvas.rule(120, 2300, 1880, 2300)  # signature line
-    page = canvas.render(float(rng.uniform(-3, 3)))
+    if scanned:
+        canvas.print_text("Signature", 120, 2345, 0.9)
+    page = canvas.render(_skew(rng, scanned))
     page.layout = "synth-form"
-    return page, names
+    return (_scan(page, rng) if scanned else page), names
 
 
-def render_layout(layout: str, rng: np.random.Generator, digits: MnistData) -> tuple[SyntheticPage, list[str]]:
-    """A page of ``layout`` and the field name of each of its truth numbers."""
+def render_layout(
+    layout: str, rng: np.random.Generator, digits: MnistData, style: Style = "clean"
+) -> tuple[SyntheticPage, list[str]]:
+    """A page of ``layout`` (in ``style``) and the field name of each of its truth numbers."""
     if layout == "synth-cheque":
-        page = render_cheque(rng, digits)
+        page = render_cheque(rng, digits, style)
         return page, ["date", "amount", "reference"]
     if layout == "synth-form":
-        return render_synth_form(rng, digits)
+        return render_synth_form(rng, digits, style=style)
     raise ValueError(f"unknown layout {layout!r}; one of {', '.join(LAYOUTS)}")
 
 
@@ -120,7 +149,13 @@ def field_truth(page: SyntheticPage, names: list[str]) -> dict[str, tuple[str, B
 
 
 def write_form_pages(
-    folder: Path, layout: str, pages: int, seed: int, digits: MnistData, transform: PageTransform | None = None
+    folder: Path,
+    layout: str,
+    pages: int,
+    seed: int,
+    digits: MnistData,
+    transform: PageTransform | None = None,
+    style: Style = "clean",
 ) -> dict[str, dict[str, tuple[str, Box]]]:
     """Write ``pages`` PNG pages of ``layout`` (each with a random or the given transform) and truth.json.
 
@@ -130,7 +165,7 @@ def write_form_pages(
     rng = np.random.default_rng(seed)
     truth: dict[str, dict[str, tuple[str, Box]]] = {}
     for index in range(1, pages + 1):
-        page, names = render_layout(layout, rng, digits)
+        page, names = render_layout(layout, rng, digits, style)
         chosen = transform or PageTransform(
             float(rng.uniform(0.95, 1.05)), float(rng.uniform(-20, 20)), float(rng.uniform(-20, 20))
         )

@@ -291,3 +291,17 @@ def test_a_closing_slash_and_its_hooked_dash_are_dropped_from_an_amount(mnist: M
     )
     assert len(amount.boxes) == len(text) == 4
     assert max(b.right for b in amount.boxes) == pytest.approx(box.right, abs=4)
+
+
+@pytest.mark.parametrize("layout", ["synth-form", "synth-cheque"])
+def test_scanned_pages_register_and_their_printed_labels_stay_out_of_the_fields(mnist: MnistData, layout: str) -> None:
+    # Printed labels over every field, touching and broken digits, blur, noise, JPEG or 1-bit: the template
+    # still finds the form, and no field cuts a printed character as a digit.
+    template = load_template(TEMPLATES / f"{layout}.yaml")
+    for seed in (1, 2, 3):
+        page, _ = render_layout(layout, np.random.default_rng(seed), mnist, "scanned")
+        assert page.printed  # the page has its labels
+        reading = read_form(cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY), template)
+        assert reading.alignment.residual_px < 3.0
+        cut = [box for field in reading.fields for box in field.boxes]
+        assert cut and not any(box.iou(p.box) > 0 for box in cut for p in page.printed), seed
