@@ -37,7 +37,7 @@ from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
-from digitscan.touching import Proposal, choose, part_box, propose
+from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose
 
 log = logging.getLogger(__name__)
 
@@ -422,11 +422,10 @@ class _Run:
                 for position, candidate in zip(positions, candidates, strict=True):
                     proposal, whole = candidate.proposal, cursor
                     cursor += 1 + len(proposal.spans)
-                    chosen = choose(
-                        proposal,
-                        _reading(predictions, whole),
-                        [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))],
-                    )
+                    parts = [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))]
+                    chosen = choose(proposal, _reading(predictions, whole), parts)
+                    # Kept whole though a cut reads about as well: maybe touching digits read as one.
+                    doubted = chosen == () and cut_rivals_whole(proposal, parts)
                     if chosen is None:
                         leftover = True
                         unread.append(candidate.box)
@@ -451,7 +450,7 @@ class _Run:
                                 second_confidence=float(predictions.second_confidence[i]),
                                 box=box,
                                 # A cut is the segmentation's guess: its digits are reviewed however sure.
-                                needs_review=confidence < self.threshold or bool(chosen),
+                                needs_review=confidence < self.threshold or bool(chosen) or doubted,
                                 printed=candidate.printed,
                             )
                         )

@@ -29,6 +29,8 @@ WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
 WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
 PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
 DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
+RIVAL_ASPECT = 1.0
+CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this
 
 Reading = tuple[bool, float]  # (read as a digit, confidence), as the classifier gives it for one crop
 
@@ -125,6 +127,16 @@ def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[in
     the width prior, so a merged "10" that the model reads as a fairly sure 6 still gives way to a sure 1
     and 0, while a clean wide 0 keeps its own reading.
     """
+    cut_score, cut = _best_cut(proposal, parts)
+    whole_score = _log_probability(whole, proposal.width / max(1, proposal.height))
+    if cut and cut_score > whole_score and _reads_as_surely(whole, [parts[i] for i in cut]):
+        return cut
+    return () if whole_score > -math.inf else None
+
+
+def _best_cut(proposal: Proposal, parts: list[Reading]) -> tuple[float, tuple[int, ...]]:
+    """The most probable run of spans from the blob's left edge to its right (dynamic programming over the
+    cut points), with its log-probability; ``(-inf, ())`` when no run of spans reads as digits."""
     height = max(1, proposal.height)
     costs = dict(proposal.cut_costs)
     best: dict[int, tuple[float, tuple[int, ...]]] = {0: (0.0, ())}
@@ -135,8 +147,14 @@ def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[in
         score = best[start][0] + _log_probability(parts[index], (end - start) / height) - costs.get(end, 0.0)
         if score > best.get(end, (-math.inf, ()))[0]:
             best[end] = (score, (*best[start][1], index))
-    whole_score = _log_probability(whole, proposal.width / height)
-    cut_score, cut = best.get(proposal.width, (-math.inf, ()))
-    if cut and cut_score > whole_score and _reads_as_surely(whole, [parts[i] for i in cut]):
-        return cut
-    return () if whole_score > -math.inf else None
+    return best.get(proposal.width, (-math.inf, ()))
+
+
+def cut_rivals_whole(proposal: Proposal, parts: list[Reading]) -> bool:
+    """Whether a blob kept whole might be touching digits all the same: its best cut reads as digits whose
+    confidences multiplied reach CUT_RIVAL. Kept whole, such a blob is reviewed: a touching pair read as
+    one sure digit is a digit silently missing from its number."""
+    if proposal.width < RIVAL_ASPECT * proposal.height:  # as narrow as one digit can be: no pair
+        return False
+    _, cut = _best_cut(proposal, parts)
+    return bool(cut) and math.prod(max(parts[i][1], DIGIT_FLOOR) for i in cut) >= CUT_RIVAL

@@ -123,3 +123,14 @@ def test_a_number_beside_ink_that_reads_as_no_digit_is_reviewed() -> None:
     beside, below, far = Box(185, 55, 60, 38), Box(100, 120, 60, 38), Box(400, 50, 60, 40)
     assert all(d.needs_review for d in _reviewed_beside(number, [beside]).digits)
     assert _reviewed_beside(number, [below, far]) == number  # another line, or more than a digit's height away
+
+
+def test_a_wide_blob_kept_whole_is_reviewed_when_a_cut_reads_nearly_as_well() -> None:
+    from digitscan.touching import cut_rivals_whole
+
+    pair = Proposal(80, 40, ((0, 40), (40, 80)), ((40, 0.0),))  # twice as wide as tall
+    assert cut_rivals_whole(pair, [(True, 0.99), (True, 0.6)])  # a 2 and a 0 at 0.6: maybe "20" read as 2
+    assert not cut_rivals_whole(pair, [(True, 0.99), (True, 0.2)])  # no cut reads as digits to speak of
+    assert not cut_rivals_whole(pair, [(True, 0.99), (False, 0.9)])
+    narrow = Proposal(36, 40, ((0, 18), (18, 36)), ((18, 0.0),))  # one digit's width: a 0 halved is no pair
+    assert not cut_rivals_whole(narrow, [(True, 0.99), (True, 0.98)])
