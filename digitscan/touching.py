@@ -29,8 +29,8 @@ WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
 WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
 PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
 DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
-RIVAL_ASPECT = 1.0
-CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this
+CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this...
+RIVAL_ASPECT = 1.0  # ...and it is at least this wide (width / height): a narrower blob is one digit
 
 Reading = tuple[bool, float]  # (read as a digit, confidence), as the classifier gives it for one crop
 
