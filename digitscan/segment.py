@@ -326,6 +326,10 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
     return cv2.bitwise_and(walls, candidates)
 
 
+# Strokes of one digit are merged only when one of them is at least this share of the text height: a digit
+# broken in two keeps a piece that large, while small type set in two close lines is two small marks.
+SMALL_STROKE = 0.4
+
 # Text at least this tall (pixels) is measured on the page at half resolution: still 20+ pixels there.
 HALF_RESOLUTION_TEXT_HEIGHT = 40
 PRINTED_MIN_PX = 10.0  # characters this tall may be type, even beside handwriting four times their height
@@ -536,6 +540,8 @@ def _first_to_merge(blobs: list[_Blob], start: int, text_height: float) -> tuple
                 continue
             gap = max(first.y, second.y) - min(first.bottom, second.bottom)
             if gap >= 0.35 * text_height:
+                continue
+            if max(first.h, second.h) < SMALL_STROKE * text_height:  # two lines of small type, one over the other
                 continue
             union = first.union(second)
             if union.h <= 1.6 * text_height and union.w <= 1.3 * text_height:

@@ -272,3 +272,17 @@ def test_a_towering_last_mark_is_dropped_only_when_it_is_a_stroke(mnist: MnistDa
     page = _amount_ending_tall(mnist, last)
     numbers = segment_page(page, SegmentSettings(drop_separators=True)).numbers
     assert [len(n.digits) for n in numbers] == [count]  # an amount closed with '/' loses it; a tall 8 stays
+
+
+def test_two_lines_of_small_type_one_over_the_other_are_not_merged_into_a_digit(mnist: MnistData) -> None:
+    # 'Ref. No.' printed over 'A/c No.' beside tall handwriting: close enough to merge as one digit's strokes,
+    # but both are small marks; kept apart, they are specks beside the handwriting and dropped.
+    page = np.full((400, 900), 245, np.uint8)
+    for index, x in zip([0, 1, 2, 3], [100, 200, 300, 400], strict=True):  # 7 2 1 0, 90 pixels tall
+        big = cv2.resize(mnist.test_images[index], (110, 110), interpolation=cv2.INTER_CUBIC)
+        region = page[150:260, x : x + 110]
+        np.minimum(region, 255 - big, out=region)
+    cv2.putText(page, "Ref. No.", (600, 196), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 40, 2, cv2.LINE_AA)
+    cv2.putText(page, "A/c No.", (600, 222), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 40, 2, cv2.LINE_AA)
+    digits = [d for n in segment_page(page).numbers for d in n.digits]
+    assert len(digits) == 4 and all(d.box.x < 560 for d in digits)
