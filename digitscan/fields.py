@@ -33,6 +33,7 @@ from digitscan.segment import (
     DigitCandidate,
     SegmentSettings,
     binarise,
+    principal_axis,
     segment_page,
 )
 from digitscan.template import FieldSpec, Template
@@ -151,13 +152,8 @@ def _amount(
 def _is_stroke(candidate: DigitCandidate, min_elongation: float, min_lean: float) -> bool:
     """Whether a candidate's ink is one straight stroke, its principal axis ``min_elongation`` times its
     width or more, leaning at least ``min_lean`` degrees from the vertical."""
-    ys, xs = np.nonzero(candidate.ink)
-    if len(ys) < 5:
-        return False
-    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
-    elongation = np.sqrt(eigenvalues[1] / max(float(eigenvalues[0]), 1e-6))
-    along_x, along_y = np.abs(eigenvectors[:, 1])
-    return bool(elongation >= min_elongation and np.degrees(np.arctan2(along_x, along_y)) >= min_lean)
+    elongation, lean = principal_axis(candidate.ink)
+    return elongation >= min_elongation and lean >= min_lean
 
 
 def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:

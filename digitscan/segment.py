@@ -485,7 +485,6 @@ class _Blob:
     box: Box
     labels: list[int]
     printed: bool = False
-    elongation: float = 1.0  # of its ink: long axis over short (a straight stroke is long, a loop is not)
 
 
 def _is_field_wall(box: Box, shape: tuple[int, int]) -> bool:
@@ -498,14 +497,16 @@ def _is_field_wall(box: Box, shape: tuple[int, int]) -> bool:
     return at_side and box.y <= edge and box.bottom >= height - edge and box.w <= 0.25 * box.h
 
 
-def _elongation(labels: np.ndarray, blob: _Blob) -> float:
-    """How many times longer than wide the blob's ink is, along its principal axis."""
-    b = blob.box
-    ys, xs = np.nonzero(np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels))
+def principal_axis(ink: np.ndarray) -> tuple[float, float]:
+    """Of an ink image's inked pixels: how many times longer than wide they lie along their principal axis,
+    and how far that axis leans from the vertical (degrees). A straight stroke is long; a loop is not."""
+    ys, xs = np.nonzero(ink)
     if len(ys) < 5:
-        return 1.0
-    eigenvalues = np.linalg.eigvalsh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
-    return float(np.sqrt(eigenvalues[1] / max(float(eigenvalues[0]), 1e-6)))
+        return 1.0, 0.0
+    eigenvalues, eigenvectors = np.linalg.eigh(np.cov(np.vstack([xs, ys]).astype(np.float64)))
+    along_x, along_y = np.abs(eigenvectors[:, 1])
+    elongation = float(np.sqrt(eigenvalues[1] / max(float(eigenvalues[0]), 1e-6)))
+    return elongation, float(np.degrees(np.arctan2(along_x, along_y)))
 
 
 def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
@@ -660,15 +661,17 @@ def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob
     return kept
 
 
-def _without_closing(number: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
-    """A number without its closing slash (the '/' of '/-'): a last stroke that towers over the digits."""
+def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
+    """A number without its closing slash (the '/' of '/-'): a last stroke that towers over the digits (a
+    tall 8 or 0 at the end is a digit). ``labels``: the page's components, of which the blobs are made."""
     if len(number) < 3:
         return number
     last = number[-1]
-    towers = last.box.h >= settings.closing_height * float(np.median([b.box.h for b in number[:-1]]))
-    if towers and last.elongation >= CLOSING_ELONGATION:  # a tall 8 or 0 at the end is a digit
-        return number[:-1]
-    return number
+    if last.box.h < settings.closing_height * float(np.median([b.box.h for b in number[:-1]])):
+        return number
+    b = last.box
+    elongation, _ = principal_axis(np.isin(labels[b.y : b.bottom, b.x : b.right], last.labels))
+    return number[:-1] if elongation >= CLOSING_ELONGATION else number
 
 
 def _field_of(box: Box, fields: list[Field]) -> int | None:
@@ -702,9 +705,9 @@ def _lines_of(items: list[tuple[Box, list[_Blob]]]) -> list[list[tuple[Box, list
 
 
 def _group_numbers(
-    blobs: list[_Blob], settings: SegmentSettings, fields: list[Field] | None = None
+    blobs: list[_Blob], settings: SegmentSettings, labels: np.ndarray, fields: list[Field] | None = None
 ) -> list[list[_Blob]]:
-    """Group digit blobs into numbers in reading order.
+    """Group digit blobs (made of ``labels``' components) into numbers in reading order.
 
     Digits inside one field are one number. The others are grouped into text lines (vertical overlap) and
     split into numbers at wide gaps and at field borders. Numbers are then ordered by line, left to right.
@@ -725,7 +728,7 @@ def _group_numbers(
     for index, members in in_field.items():
         number = sorted(members, key=lambda b: b.box.x)
         if settings.drop_separators and len(fields[index].cells) == 1:  # a comb cell holds a digit
-            number = _without_closing(number, settings)
+            number = _without_closing(number, settings, labels)
         numbers.append(number)
     free_numbers: list[list[_Blob]] = []
     for line in _lines_of([(blob.box, [blob]) for blob in free]):
@@ -744,7 +747,7 @@ def _group_numbers(
             current.append(blob)
         free_numbers.append(current)
     if settings.drop_separators:
-        free_numbers = [_without_closing(number, settings) for number in free_numbers]
+        free_numbers = [_without_closing(number, settings, labels) for number in free_numbers]
     numbers += free_numbers
     ordered = _lines_of([(Box.enclosing([b.box for b in number]), number) for number in numbers])
     return [number for line in ordered for _, number in line]
@@ -842,14 +845,11 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     ]
     if not digits:
         return PageSegmentation(skew, skew_confidence, text_height, (), page_fields)
-    if settings.drop_separators:
-        for blob in digits:
-            blob.elongation = _elongation(labels, blob)
 
     margin = max(1, int(0.08 * text_height))
     dilate = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     numbers = []
-    for group in _group_numbers(digits, settings, fields):
+    for group in _group_numbers(digits, settings, labels, fields):
         candidates = []
         for blob in group:
             b = blob.box
