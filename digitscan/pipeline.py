@@ -37,7 +37,7 @@ from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
-from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose
+from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_ink
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ def _digit_work(
     apart."""
     inks.append(ink)
     proposal = propose(ink) if touching and not printed else Proposal(ink.shape[1], ink.shape[0])
-    inks += [ink[:, start:end] for start, end in proposal.spans]
+    inks += [span_ink(ink, start, end) for start, end in proposal.spans]
     return DigitWork(box, proposal, printed)
 
 

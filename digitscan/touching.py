@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from digitscan.segment import Box
@@ -29,6 +30,8 @@ WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
 WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
 PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
 DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
+SEVERED_SHARE = 0.25  # a piece a cut severs from the rest of a span, holding less than this share of its ink, is
+# the neighbour's end, not the digit's
 CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this...
 RIVAL_ASPECT = 1.0  # ...and it is at least this wide (width / height): a narrower blob is one digit
 
@@ -86,6 +89,22 @@ def propose(ink: np.ndarray) -> Proposal:
         if (start, end) != (0, width) and MIN_PART_ASPECT * height <= end - start <= MAX_PART_ASPECT * height
     )
     return Proposal(width, height, spans, tuple(sorted(points.items())))
+
+
+def span_ink(ink: np.ndarray, start: int, end: int) -> np.ndarray:
+    """The ink of columns [start, end) of a blob as a digit crop: without the small pieces that touch a cut
+    edge, which are the severed ends of the neighbouring digits' strokes rather than part of this digit."""
+    part = ink[:, start:end]
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((part > 0).astype(np.uint8), connectivity=8)
+    if count <= 2:
+        return part
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    left, right = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_LEFT] + stats[1:, cv2.CC_STAT_WIDTH]
+    at_cut = ((left == 0) & (start > 0)) | ((right == end - start) & (end < ink.shape[1]))
+    severed = at_cut & (areas < SEVERED_SHARE * areas.sum())
+    if not severed.any():
+        return part
+    return np.where(np.isin(labels, 1 + np.flatnonzero(severed)), 0, part).astype(part.dtype)
 
 
 def part_box(box: Box, width: int, start: int, end: int) -> Box:

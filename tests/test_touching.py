@@ -11,7 +11,7 @@ from digitscan.classify import DigitClassifier
 from digitscan.mnist import MnistData
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.segment import Box
-from digitscan.touching import Proposal, choose, part_box, propose
+from digitscan.touching import Proposal, choose, part_box, propose, span_ink
 
 
 def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -> None:
@@ -27,6 +27,22 @@ def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -
     assert free and all(26 <= column <= 33 for column in free)
     assert all(end > start for start, end in proposal.spans)
     assert part_box(Box(100, 50, 60, 40), 60, 0, 30) == Box(100, 50, 30, 40)
+
+
+def test_a_span_drops_the_severed_end_of_its_neighbour_but_keeps_its_own_strokes() -> None:
+    blob = np.zeros((40, 70), np.uint8)
+    cv2.circle(blob, (50, 20), 12, 255, 3)  # a 0 on the right
+    cv2.line(blob, (5, 36), (36, 36), 255, 3)  # the foot of a 2 on the left...
+    cv2.line(blob, (36, 36), (42, 30), 255, 3)  # ... whose last stroke runs into the 0: one blob
+    cv2.line(blob, (10, 6), (36, 6), 255, 3)  # the 2's top, reaching past where the cut falls
+    cut = 33
+    part = span_ink(blob, cut, 70)
+    assert part.shape == (40, 37)
+    assert blob[:12, cut : cut + 6].any() and not part[:12, :6].any()  # the top's end, severed by the cut, is gone
+    assert np.array_equal(part[:, 6:], blob[:, cut + 6 :])  # the 0 and the stroke joined to it stay
+    assert np.array_equal(part[12:], blob[12:, cut:])
+    # Ink that no cut severed stays, however small: the blob's own edge is not a cut.
+    assert np.array_equal(span_ink(blob, 0, cut), blob[:, :cut])
 
 
 def test_the_most_probable_run_of_spans_wins_over_the_whole() -> None:
