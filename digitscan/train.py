@@ -28,6 +28,7 @@ from digitscan.evaluation import Evaluation, accepted_as_digit, nondigit_test_cr
 from digitscan.mnist import MnistData
 from digitscan.nondigit import generate_nondigits
 from digitscan.normalize import normalize_many
+from digitscan.styles import styled_digits
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,9 @@ class TrainSettings:
     one_bit_prob: float = 0.1  # share of batches' images thresholded to two levels, as 1-bit scans are
     nondigit_share: float = 0.1  # generated non-digit crops added, as a share of the training digits
     clutter_share: float = 0.25  # digits with a neighbour's edge or lines drawn in, added as a share of them
+    style_share: float = 0.5  # of the 1s and 7s, the share added again with a flag or a bar (digitscan.styles)
+    elastic_prob: float = 0.3  # share of images bent by a smooth random displacement field
+    max_elastic_px: float = 1.5  # the largest displacement at the field's control points
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ class TrainResult:
 
 
 def _augment_batch(images: Any, settings: TrainSettings) -> Any:
-    """Random affine (rotation, scale, shear, shift), stroke thickness, blur and noise on a (B,28,28,1) batch."""
+    """Random affine (rotation, scale, shear, shift), bending, stroke thickness, blur and noise on a (B,28,28,1)
+    batch."""
     import tensorflow as tf
 
     batch = tf.shape(images)[0]
@@ -103,6 +108,8 @@ def _augment_batch(images: Any, settings: TrainSettings) -> Any:
         fill_mode="CONSTANT",
     )
 
+    images = _bend(images, settings)
+
     choice = tf.random.uniform([batch, 1, 1, 1])
     thicker = tf.nn.max_pool2d(images, 2, 1, "SAME")
     thinner = -tf.nn.max_pool2d(-images, 2, 1, "SAME")
@@ -123,6 +130,31 @@ def _augment_batch(images: Any, settings: TrainSettings) -> Any:
     return tf.clip_by_value(images, 0.0, 1.0)
 
 
+def _bend(images: Any, settings: TrainSettings) -> Any:
+    """Elastic distortion (Simard et al., 2003) of a share of a (B,28,28,1) batch: each pixel moves by a smooth
+    random field, interpolated from a 4x4 grid of displacements, so strokes curve the way hands vary them."""
+    import tensorflow as tf
+
+    batch = tf.shape(images)[0]
+    grid = tf.random.uniform([batch, 4, 4, 2], -settings.max_elastic_px, settings.max_elastic_px)
+    bent = tf.random.uniform([batch, 1, 1, 1]) < settings.elastic_prob
+    field = tf.where(bent, tf.image.resize(grid, [28, 28], method="bicubic"), 0.0)
+    ys, xs = tf.meshgrid(tf.range(28.0), tf.range(28.0), indexing="ij")
+    x = tf.clip_by_value(xs + field[..., 0], -1.0, 28.0) + 1.0  # in a frame padded by one blank pixel
+    y = tf.clip_by_value(ys + field[..., 1], -1.0, 28.0) + 1.0
+    padded = tf.reshape(tf.pad(images[..., 0], [[0, 0], [1, 1], [1, 1]]), [batch, 30 * 30])
+    x0, y0 = tf.floor(x), tf.floor(y)
+    fx, fy = x - x0, y - y0
+
+    def at(row: Any, col: Any) -> Any:
+        index = tf.cast(tf.clip_by_value(row, 0.0, 29.0) * 30 + tf.clip_by_value(col, 0.0, 29.0), tf.int32)
+        return tf.reshape(tf.gather(padded, tf.reshape(index, [batch, -1]), batch_dims=1), [batch, 28, 28])
+
+    top = at(y0, x0) * (1 - fx) + at(y0, x0 + 1) * fx
+    bottom = at(y0 + 1, x0) * (1 - fx) + at(y0 + 1, x0 + 1) * fx
+    return (top * (1 - fy) + bottom * fy)[..., None]
+
+
 def _with_nondigits(x: np.ndarray, y: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Append ``share * len(x)`` generated non-digit crops (class NOT_A_DIGIT) to normalised crops ``x``."""
     count = round(share * len(x))
@@ -132,14 +164,14 @@ def _with_nondigits(x: np.ndarray, y: np.ndarray, share: float, seed: int) -> tu
     return np.concatenate([x, extra]), np.concatenate([y, np.full(count, NOT_A_DIGIT, y.dtype)])
 
 
-def _with_clutter(
-    x: np.ndarray, y: np.ndarray, images: np.ndarray, labels: np.ndarray, share: float, seed: int
+def _with_variants(
+    x: np.ndarray, y: np.ndarray, labels: np.ndarray, variants: tuple[np.ndarray, list[np.ndarray]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Append ``share * len(images)`` cluttered copies of ``images`` (raw MNIST) to normalised crops ``x``."""
-    count = round(share * len(images))
-    if count == 0:
+    """Append variants drawn on raw MNIST images (their indices and inks) to normalised crops ``x``, each with
+    the label of the image it was drawn on."""
+    chosen, inks = variants
+    if not len(chosen):
         return x, y
-    chosen, inks = cluttered_digits(images, count, seed)
     return np.concatenate([x, normalize_many(inks)[..., None]]), np.concatenate([y, labels[chosen]])
 
 
@@ -166,13 +198,22 @@ def validation_set(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray
 
 
 def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
-    """Normalised training and validation crops and labels: MNIST, generated non-digits, cluttered digits."""
+    """Normalised training and validation crops and labels: MNIST, generated non-digits, cluttered and styled
+    digits."""
     images, labels = _limited(data, settings)
     _, train_idx = _held_out(len(images), settings)
     x_train, y_train = normalize_many(images[train_idx])[..., None], labels[train_idx]
     x_train, y_train = _with_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
-    x_train, y_train = _with_clutter(
-        x_train, y_train, images[train_idx], labels[train_idx], settings.clutter_share, settings.seed * 1000 + 3
+    train_images, train_labels = images[train_idx], labels[train_idx]
+    clutter_count = round(settings.clutter_share * len(train_images))
+    x_train, y_train = _with_variants(
+        x_train, y_train, train_labels, cluttered_digits(train_images, clutter_count, settings.seed * 1000 + 3)
+    )
+    x_train, y_train = _with_variants(
+        x_train,
+        y_train,
+        train_labels,
+        styled_digits(train_images, train_labels, settings.style_share, settings.seed * 1000 + 4),
     )
     return (x_train, y_train, *validation_set(data, settings))
 

@@ -1,0 +1,80 @@
+"""Styled training digits (flagged 1s, crossed 7s) and the elastic bending of training batches."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from digitscan.mnist import MnistData
+from digitscan.normalize import normalize_many
+from digitscan.styles import _MARGIN, crossed_seven, flagged_one, styled_digits
+from digitscan.train import TrainSettings, _bend
+
+
+def _added(image: np.ndarray, styled: np.ndarray) -> np.ndarray:
+    """The ink the style drew: where the styled canvas is darker than the padded original."""
+    return styled > np.pad(image, _MARGIN).astype(np.float32) + 64
+
+
+def test_a_flag_leaves_the_top_of_the_stem_down_to_the_left(mnist: MnistData) -> None:
+    rng = np.random.default_rng(0)
+    ones = mnist.test_images[mnist.test_labels == 1][:200]
+    for one in ones:
+        styled = flagged_one(one, rng)
+        added = _added(one, styled)
+        assert added.sum() >= 4  # a visible stroke, not a pixel
+        ys, xs = np.nonzero(np.pad(one, _MARGIN) >= 128)
+        top_x = xs[ys == ys.min()].mean()
+        flag_ys, flag_xs = np.nonzero(added)
+        # It starts at the stem's top (less half a thick pen's width) and reaches to its left, within the
+        # upper ~60%.
+        assert flag_ys.min() >= ys.min() - 4 and flag_xs.min() < top_x - 2
+        assert flag_ys.max() <= ys.min() + 0.6 * (ys.max() - ys.min()) + 2
+        # Far from the stem's own line: a flag, not the stem drawn twice.
+        far = flag_xs.mean() - top_x
+        drop = flag_ys.mean() - ys.min()
+        assert math.degrees(math.atan2(drop, -far)) < 75
+
+
+def test_a_bar_crosses_the_sevens_stem_near_half_height(mnist: MnistData) -> None:
+    rng = np.random.default_rng(1)
+    sevens = mnist.test_images[mnist.test_labels == 7][:200]
+    crossed = 0
+    for seven in sevens:
+        added = _added(seven, crossed_seven(seven, rng))
+        if not added.any():
+            continue
+        ys, _ = np.nonzero(np.pad(seven, _MARGIN) >= 128)
+        bar_ys, bar_xs = np.nonzero(added)
+        middle = (bar_ys.mean() - ys.min()) / (ys.max() - ys.min())
+        assert 0.3 <= middle <= 0.75
+        assert bar_xs.max() - bar_xs.min() > 2 * (bar_ys.max() - bar_ys.min())  # a bar: wider than it is tall
+        crossed += 1
+    assert crossed >= 190
+
+
+def test_styled_digits_take_the_share_of_ones_and_sevens_and_keep_their_labels(mnist: MnistData) -> None:
+    images, labels = mnist.test_images[:2000], mnist.test_labels[:2000]
+    chosen, inks = styled_digits(images, labels, 0.5, 3)
+    expected = round(0.5 * np.sum(labels == 1)) + round(0.5 * np.sum(labels == 7))
+    assert len(chosen) == len(inks) == expected
+    assert set(labels[chosen].tolist()) == {1, 7}
+    again, other = styled_digits(images, labels, 0.5, 3), styled_digits(images, labels, 0.5, 4)
+    assert np.array_equal(chosen, again[0]) and all(np.array_equal(a, b) for a, b in zip(inks, again[1], strict=True))
+    assert not np.array_equal(chosen, other[0])
+
+
+def test_bending_moves_strokes_but_keeps_the_digit(mnist: MnistData) -> None:
+    import keras
+
+    keras.utils.set_random_seed(0)
+    batch = normalize_many(mnist.test_images[:256])[..., None]
+    unchanged = _bend(batch, TrainSettings(elastic_prob=0.0)).numpy()
+    assert np.allclose(unchanged, batch, atol=1e-6)
+    bent = _bend(batch, TrainSettings(elastic_prob=1.0, max_elastic_px=2.0)).numpy()
+    moved = np.abs(bent - batch).sum(axis=(1, 2, 3)) / batch.sum(axis=(1, 2, 3))
+    assert np.median(moved) > 0.1  # visibly bent
+    ink_ratio = bent.sum(axis=(1, 2, 3)) / batch.sum(axis=(1, 2, 3))
+    # Moved, not lost or made: a bend stretches some strokes and squeezes others, but keeps the ink overall.
+    assert 0.95 < np.median(ink_ratio) < 1.05 and np.all((ink_ratio > 0.5) & (ink_ratio < 2.0))
