@@ -13,6 +13,7 @@ five digits costs a few dozen crops rather than one per way of cutting it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -32,6 +33,7 @@ PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly b
 DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
 SEVERED_SHARE = 0.25  # a piece a cut severs from the rest of a span, holding less than this share of its ink, is
 # the neighbour's end, not the digit's
+MIN_LOOP_AREA = 0.02  # a hole smaller than this share of the blob's height squared is a pen's gap, not a loop
 CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this...
 RIVAL_ASPECT = 1.0  # ...and it is at least this wide (width / height): a narrower blob is one digit
 
@@ -47,6 +49,7 @@ class Proposal:
     height: int
     spans: tuple[tuple[int, int], ...] = ()
     cut_costs: tuple[tuple[int, float], ...] = ()  # (column, cost) of each cut point
+    loops_side_by_side: bool = False  # two closed loops beside each other: no single digit has them ("00", "80")
 
 
 def _cut_points(ink: np.ndarray) -> dict[int, float]:
@@ -75,12 +78,39 @@ def _cut_points(ink: np.ndarray) -> dict[int, float]:
     return points
 
 
+def _between_loops(ink: np.ndarray) -> list[int]:
+    """The columns between two closed loops side by side (their columns apart, their rows shared). A digit
+    has at most two loops, one above the other (an 8): two beside each other are two digits touching, and
+    the cut between them falls between the loops."""
+    height = ink.shape[0]
+    contours, hierarchy = cv2.findContours((ink > 0).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    loops = sorted(
+        tuple(cv2.boundingRect(contour))
+        for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True)
+        if parent >= 0 and cv2.contourArea(contour) >= MIN_LOOP_AREA * height * height
+    )
+    columns = []
+    for (x0, y0, w0, h0), (x1, y1, w1, h1) in itertools.pairwise(loops):
+        columns_apart = x0 + w0 - x1 <= 0.2 * min(w0, w1)
+        rows_shared = min(y0 + h0, y1 + h1) - max(y0, y1) >= 0.5 * min(h0, h1)
+        if columns_apart and rows_shared:
+            columns.append((x0 + w0 + x1) // 2)
+    return columns
+
+
 def propose(ink: np.ndarray) -> Proposal:
     """Where a blob's ink (ink high, 2-D) might be cut into digits; no spans when it is narrow for its height."""
     height, width = ink.shape
     if width < MIN_ASPECT_TO_CUT * height or width < 6:
         return Proposal(width, height)
     points = _cut_points(ink)
+    between_loops = _between_loops(ink)
+    for column in between_loops:  # the surest cut of all: drop the minima that crowd it
+        gap = max(2, int(MIN_PART_ASPECT * height))
+        points = {c: cost for c, cost in points.items() if abs(c - column) >= gap}
+        points[column] = 0.0
     edges = [0, *sorted(points), width]
     spans = tuple(
         (start, end)
@@ -88,7 +118,7 @@ def propose(ink: np.ndarray) -> Proposal:
         for end in edges[i + 1 :]
         if (start, end) != (0, width) and MIN_PART_ASPECT * height <= end - start <= MAX_PART_ASPECT * height
     )
-    return Proposal(width, height, spans, tuple(sorted(points.items())))
+    return Proposal(width, height, spans, tuple(sorted(points.items())), bool(between_loops))
 
 
 def span_ink(ink: np.ndarray, start: int, end: int) -> np.ndarray:
@@ -148,6 +178,8 @@ def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[in
     """
     cut_score, cut = _best_cut(proposal, parts)
     whole_score = _log_probability(whole, proposal.width / max(1, proposal.height))
+    if cut and proposal.loops_side_by_side:  # two loops side by side are never one digit
+        return cut
     if cut and cut_score > whole_score and _reads_as_surely(whole, [parts[i] for i in cut]):
         return cut
     return () if whole_score > -math.inf else None

@@ -29,6 +29,27 @@ def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -
     assert part_box(Box(100, 50, 60, 40), 60, 0, 30) == Box(100, 50, 30, 40)
 
 
+def test_two_loops_side_by_side_are_two_digits_cut_between_the_loops() -> None:
+    pair = np.zeros((40, 66), np.uint8)
+    cv2.ellipse(pair, (17, 20), (14, 17), 0, 0, 360, 255, 3)
+    cv2.ellipse(pair, (46, 20), (14, 17), 0, 0, 360, 255, 3)  # two 0s, touching: one blob
+    proposal = propose(pair)
+    assert proposal.loops_side_by_side
+    assert any(30 <= column <= 33 and cost == 0.0 for column, cost in proposal.cut_costs)
+    # The whole reads as a surer 0 than the parts do, yet two loops side by side are never one digit.
+    halves = [i for i, span in enumerate(proposal.spans) if span[0] == 0 and 30 <= span[1] <= 33]
+    halves += [i for i, span in enumerate(proposal.spans) if span[1] == 66 and span[0] == proposal.spans[halves[0]][1]]
+    parts = [(True, 0.9 if i in halves else 0.01) for i in range(len(proposal.spans))]
+    assert choose(proposal, (True, 0.9999), parts) == tuple(halves)
+
+    eight = np.zeros((60, 48), np.uint8)
+    cv2.ellipse(eight, (24, 16), (12, 13), 0, 0, 360, 255, 3)
+    cv2.ellipse(eight, (24, 42), (14, 15), 0, 0, 360, 255, 3)  # loops one above the other: one 8
+    wide_zero = np.zeros((40, 66), np.uint8)
+    cv2.ellipse(wide_zero, (33, 20), (30, 17), 0, 0, 360, 255, 3)
+    assert not propose(eight).loops_side_by_side and not propose(wide_zero).loops_side_by_side
+
+
 def test_a_span_drops_the_severed_end_of_its_neighbour_but_keeps_its_own_strokes() -> None:
     blob = np.zeros((40, 70), np.uint8)
     cv2.circle(blob, (50, 20), 12, 255, 3)  # a 0 on the right
