@@ -174,7 +174,8 @@ def choose(proposal: Proposal, whole: Reading, parts: list[Reading]) -> tuple[in
     probable and its digits' confidences multiplied are at least the whole's (the width prior and the part
     penalty weigh the choice, but never cut what the classifier reads more surely whole). A wide whole pays
     the width prior, so a merged "10" that the model reads as a fairly sure 6 still gives way to a sure 1
-    and 0, while a clean wide 0 keeps its own reading.
+    and 0, while a clean wide 0 keeps its own reading. A blob with two loops side by side is cut whenever a
+    run of spans reads as digits: the model may read a touching "00" as one sure wide 0, but no digit is that.
     """
     cut_score, cut = _best_cut(proposal, parts)
     whole_score = _log_probability(whole, proposal.width / max(1, proposal.height))
