@@ -8,7 +8,7 @@ import numpy as np
 
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
-from digitscan.styles import _MARGIN, crossed_seven, flagged_one, styled_digits
+from digitscan.styles import _MARGIN, crossed_seven, flagged_one, mirrored_nine, styled_digits
 from digitscan.train import TrainSettings, _bend
 
 
@@ -54,12 +54,19 @@ def test_a_bar_crosses_the_sevens_stem_near_half_height(mnist: MnistData) -> Non
     assert crossed >= 190
 
 
-def test_styled_digits_take_the_share_of_ones_and_sevens_and_keep_their_labels(mnist: MnistData) -> None:
+def test_a_mirrored_nine_is_the_nine_seen_in_a_mirror(mnist: MnistData) -> None:
+    for nine in mnist.test_images[mnist.test_labels == 9][:100]:
+        styled = mirrored_nine(nine, np.random.default_rng(0))
+        assert np.array_equal(styled[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN], nine[:, ::-1])
+        assert not styled[:_MARGIN].any() and not styled[:, :_MARGIN].any()
+
+
+def test_styled_digits_take_the_share_of_ones_sevens_and_nines_and_keep_their_labels(mnist: MnistData) -> None:
     images, labels = mnist.test_images[:2000], mnist.test_labels[:2000]
     chosen, inks = styled_digits(images, labels, 0.5, 3)
-    expected = round(0.5 * np.sum(labels == 1)) + round(0.5 * np.sum(labels == 7))
+    expected = sum(round(0.5 * np.sum(labels == digit)) for digit in (1, 7, 9))
     assert len(chosen) == len(inks) == expected
-    assert set(labels[chosen].tolist()) == {1, 7}
+    assert set(labels[chosen].tolist()) == {1, 7, 9}
     again, other = styled_digits(images, labels, 0.5, 3), styled_digits(images, labels, 0.5, 4)
     assert np.array_equal(chosen, again[0]) and all(np.array_equal(a, b) for a, b in zip(inks, again[1], strict=True))
     assert not np.array_equal(chosen, other[0])
