@@ -333,7 +333,7 @@ def synth(
 
 @app.command()
 def score(
-    results: Annotated[Path, typer.Argument(help="A results CSV written by digitscan process.")],
+    results: Annotated[Path, typer.Argument(help="A results CSV or JSON written by digitscan process.")],
     truth: Annotated[Path, typer.Argument(help="The truth.json written by digitscan synth.")],
 ) -> None:
     """Compare results with ground truth: digit accuracy, box recall and precision, exact numbers."""

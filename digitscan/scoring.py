@@ -22,6 +22,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from digitscan.errors import UsageError
 from digitscan.segment import Box
 
 MIN_IOU = 0.5
@@ -115,6 +116,32 @@ def read_results_csv(path: Path) -> list[dict[str, str]]:
     """The rows of a results CSV."""
     with path.open(newline="", encoding="utf-8") as stream:
         return list(csv.DictReader(stream))
+
+
+def read_results(path: Path) -> list[dict[str, str]]:
+    """One row per reported digit, as a results CSV holds them, from a results CSV or JSON file."""
+    if path.suffix.lower() != ".json":
+        return read_results_csv(path)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        return [
+            {
+                "file": file["file"],
+                "page": str(page["page"]),
+                "number": str(number["number"]),
+                "position": str(digit["position"]),
+                "digit": str(digit["digit"]),
+                **{key: str(digit[key]) for key in ("x", "y", "w", "h")},
+                "needs_review": "true" if digit["needs_review"] else "false",
+                "printed": "true" if digit["printed"] else "false",
+            }
+            for file in document["files"]
+            for page in file["pages"]
+            for number in page["numbers"]
+            for digit in number["digits"]
+        ]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise UsageError(f"{path} is not a results JSON written by digitscan process ({exc!r})") from exc
 
 
 def _reported_by_page(rows: list[dict[str, str]]) -> dict[tuple[str, int], list[_Reported]]:
@@ -226,7 +253,7 @@ def score(truth: dict[str, Any], rows: list[dict[str, str]]) -> Score:
     return Score(*(reported if f.name == "reported_digits" else getattr(total, f.name) for f in fields(Score)))
 
 
-def score_files(results_csv: Path, truth_json: Path) -> Score:
-    """Score a results CSV file against a truth JSON file."""
+def score_files(results: Path, truth_json: Path) -> Score:
+    """Score a results CSV or JSON file against a truth JSON file."""
     truth = json.loads(truth_json.read_text(encoding="utf-8"))
-    return score(truth, read_results_csv(results_csv))
+    return score(truth, read_results(results))

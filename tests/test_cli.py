@@ -67,6 +67,13 @@ def test_fresh_synthetic_set_in_json(synthetic_dir: Path, tmp_path: Path) -> Non
     digits = sum(len(n["digits"]) for f in document["files"] for p in f["pages"] for n in p["numbers"])
     assert digits == document["summary"]["digits"] == len(out_csv.read_text().splitlines()) - 1
     assert score_files(out_csv, synthetic_dir / "truth.json").digit_accuracy >= 0.90
+    # `digitscan score` reads either file the same way.
+    scores = [runner.invoke(app, ["score", str(out), str(synthetic_dir / "truth.json")]) for out in (out_json, out_csv)]
+    assert all(r.exit_code == 0 for r in scores) and scores[0].output == scores[1].output
+    assert json.loads(scores[0].output)["digit_accuracy"] >= 0.90
+    (tmp_path / "other.json").write_text('{"files": [{"pages": 3}]}')
+    refused = runner.invoke(app, ["score", str(tmp_path / "other.json"), str(synthetic_dir / "truth.json")])
+    assert refused.exit_code == 2 and "is not a results JSON" in refused.output
 
 
 def test_csv_to_stdout_carries_only_data(tmp_path: Path) -> None:
