@@ -60,7 +60,7 @@ class TrainSettings:
     one_bit_prob: float = 0.1  # share of batches' images thresholded to two levels, as 1-bit scans are
     nondigit_share: float = 0.1  # generated non-digit crops added, as a share of the training digits
     clutter_share: float = 0.25  # digits with a neighbour's edge or lines drawn in, added as a share of them
-    style_share: float = 0.25  # of the 1s and 7s, the share added again with a flag or a bar (digitscan.styles)
+    style_share: float = 0.25  # of the 1s, 7s and 9s, the share added again flagged, barred or mirrored (styles.py)
     elastic_prob: float = 0.3  # share of images bent by a smooth random displacement field
     max_elastic_px: float = 1.5  # the largest displacement at the field's control points
 
