@@ -22,8 +22,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
-from digitscan.errors import UsageError
+from digitscan.errors import BadResultsError, UsageError
+from digitscan.review import load_results
 from digitscan.segment import Box
+from digitscan.writers import digit_rows
 
 MIN_IOU = 0.5
 
@@ -119,29 +121,15 @@ def read_results_csv(path: Path) -> list[dict[str, str]]:
 
 
 def read_results(path: Path) -> list[dict[str, str]]:
-    """One row per reported digit, as a results CSV holds them, from a results CSV or JSON file."""
+    """One row per reported digit, as a results CSV holds them, from a results CSV or JSON file: a JSON one
+    is read as review reads it and laid out by the CSV writer's own rows."""
     if path.suffix.lower() != ".json":
         return read_results_csv(path)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-        return [
-            {
-                "file": file["file"],
-                "page": str(page["page"]),
-                "number": str(number["number"]),
-                "position": str(digit["position"]),
-                "digit": str(digit["digit"]),
-                **{key: str(digit[key]) for key in ("x", "y", "w", "h")},
-                "needs_review": "true" if digit["needs_review"] else "false",
-                "printed": "true" if digit["printed"] else "false",
-            }
-            for file in document["files"]
-            for page in file["pages"]
-            for number in page["numbers"]
-            for digit in number["digits"]
-        ]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise UsageError(f"{path} is not a results JSON written by digitscan process ({exc!r})") from exc
+        run = load_results(path).run
+    except BadResultsError as exc:
+        raise UsageError(f"{path} is not a results JSON written by digitscan process ({exc})") from exc
+    return [{column: str(value) for column, value in row.items()} for row in digit_rows(run)]
 
 
 def _reported_by_page(rows: list[dict[str, str]]) -> dict[tuple[str, int], list[_Reported]]:

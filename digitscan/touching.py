@@ -107,8 +107,8 @@ def propose(ink: np.ndarray) -> Proposal:
         return Proposal(width, height)
     points = _cut_points(ink)
     between_loops = _between_loops(ink)
+    gap = max(2, int(MIN_PART_ASPECT * height))
     for column in between_loops:  # the surest cut of all: drop the minima that crowd it
-        gap = max(2, int(MIN_PART_ASPECT * height))
         points = {c: cost for c, cost in points.items() if abs(c - column) >= gap}
         points[column] = 0.0
     edges = [0, *sorted(points), width]
