@@ -74,13 +74,15 @@ STYLES = {1: flagged_one, 7: crossed_seven, 9: mirrored_nine}
 
 
 def styled_digits(
-    images: np.ndarray, labels: np.ndarray, share: float, seed: int
+    images: np.ndarray, labels: np.ndarray, share: float, seed: int, digits: tuple[int, ...]
 ) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Styled copies of ``share`` of each styled class's ``images`` (N, 28, 28): their indices and inks."""
+    """Styled copies of ``share`` of ``images`` (N, 28, 28) of each of ``digits`` (keys of STYLES): their indices
+    and inks."""
     rng = np.random.default_rng(seed)
     chosen: list[int] = []
     inks: list[np.ndarray] = []
-    for digit, draw in STYLES.items():
+    for digit in digits:
+        draw = STYLES[digit]
         candidates = np.flatnonzero(labels == digit)
         picked = rng.choice(candidates, round(share * len(candidates)), replace=False)
         for index in np.sort(picked):

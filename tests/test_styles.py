@@ -61,13 +61,15 @@ def test_a_mirrored_nine_is_the_nine_seen_in_a_mirror(mnist: MnistData) -> None:
         assert not styled[:_MARGIN].any() and not styled[:, :_MARGIN].any()
 
 
-def test_styled_digits_take_the_share_of_ones_sevens_and_nines_and_keep_their_labels(mnist: MnistData) -> None:
+def test_styled_digits_take_the_share_of_the_chosen_digits_and_keep_their_labels(mnist: MnistData) -> None:
     images, labels = mnist.test_images[:2000], mnist.test_labels[:2000]
-    chosen, inks = styled_digits(images, labels, 0.5, 3)
+    chosen, inks = styled_digits(images, labels, 0.5, 3, (1, 7, 9))
     expected = sum(round(0.5 * np.sum(labels == digit)) for digit in (1, 7, 9))
     assert len(chosen) == len(inks) == expected
     assert set(labels[chosen].tolist()) == {1, 7, 9}
-    again, other = styled_digits(images, labels, 0.5, 3), styled_digits(images, labels, 0.5, 4)
+    nines, _ = styled_digits(images, labels, 0.5, 3, (9,))
+    assert len(nines) == round(0.5 * np.sum(labels == 9)) and set(labels[nines].tolist()) == {9}
+    again, other = styled_digits(images, labels, 0.5, 3, (1, 7, 9)), styled_digits(images, labels, 0.5, 4, (1, 7, 9))
     assert np.array_equal(chosen, again[0]) and all(np.array_equal(a, b) for a, b in zip(inks, again[1], strict=True))
     assert not np.array_equal(chosen, other[0])
 
