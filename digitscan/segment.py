@@ -20,6 +20,8 @@ import numpy as np
 MAX_SKEW_DEG = 15.0
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
+COMMA_TAIL = 0.2  # ...or hang at least this far below the digits' foot
+SEPARATOR_NEIGHBOUR = 0.8  # a mark is judged against neighbours at least this share of its height
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
 CLOSING_ELONGATION = 2.5  # ...and a stroke: its ink at least this many times as long as it is wide
 
@@ -304,8 +306,10 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
     """Short vertical rules that join a rule above to a rule below: the walls of comb boxes and frames.
 
     They are too short for the long-line test, and a straight '1' is as tall, but a '1' never runs
-    from one printed rule to another. ``vertical_scale``: the images have 1/``vertical_scale`` of the
-    page's rows (:func:`_pool`).
+    from one printed rule to another. A frame whose other side is not a rule (a cheque's amount box closed
+    below by a line of microprinting) has walls that meet a rule at one end only, where the rule ends: a
+    corner, which a '1' written on or under a rule does not make. ``vertical_scale``: the images have
+    1/``vertical_scale`` of the page's rows (:func:`_pool`).
     """
     short = max(9, int(0.6 * text_height)) // vertical_scale
     reach = -(-3 // vertical_scale)  # how many rows from a rule an end may stop
@@ -315,16 +319,33 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
     # fraction of the cost of labelling every pixel of the page.
     contours, _ = cv2.findContours(candidates, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     walls = np.zeros_like(binary)
+    side = max(5, round(text_height))
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
         if w > 0.3 * text_height:
             continue
         touches_top = rules[max(0, y - reach) : y + reach, x : x + w].any()
         touches_bottom = rules[max(0, y + h - reach) : y + h + reach, x : x + w].any()
-        if touches_top and touches_bottom:
+        long = h * vertical_scale >= CORNER_WALL * text_height
+        corner = long and (
+            _rule_ends_at(horizontal, x, y, w, reach, side) or _rule_ends_at(horizontal, x, y + h, w, reach, side)
+        )
+        if (touches_top and touches_bottom) or corner:
             cv2.drawContours(walls, [contour], -1, 255, thickness=cv2.FILLED)
     return cv2.bitwise_and(walls, candidates)
 
+
+def _rule_ends_at(horizontal: np.ndarray, x: int, row: int, w: int, reach: int, side: int) -> bool:
+    """Whether a rule in ``horizontal`` runs from columns ``x``..``x + w`` to one side only, within ``reach``
+    rows of ``row``: a frame's corner (a rule running past on both sides is crossed, not cornered)."""
+    band = horizontal[max(0, row - reach) : row + reach]
+    left = band[:, max(0, x - side) : max(0, x - 2)].any()
+    right = band[:, x + w + 2 : x + w + side].any()
+    return bool(left != right)
+
+
+# A vertical stroke at least this many text heights long that meets a rule's end is a frame's wall.
+CORNER_WALL = 1.5
 
 # Strokes of one digit are merged only when one of them is at least this share of the text height: a digit
 # broken in two keeps a piece that large, while small type set in two close lines is two small marks.
@@ -633,8 +654,9 @@ def _grow_printed(blobs: list[_Blob]) -> None:
 
 
 def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
-    """``blobs`` without commas and points: marks shorter than the characters beside them that hang from
-    the middle of their line down.
+    """``blobs`` without commas and points: marks whose top is below the middle of the characters beside
+    them, and which are short, or are no wider than tall and reach below those characters' foot (a
+    handwritten comma hangs from the line as tall as a small 0 beside it).
 
     Judged against the neighbours on either side (within one and a half of their heights), not against a
     number or a text line: the gap after a comma often splits an Indian amount (``12,00,500``) into groups
@@ -647,7 +669,7 @@ def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob
             other.box
             for other in blobs
             if other is not blob
-            and other.box.h > box.h
+            and other.box.h > SEPARATOR_NEIGHBOUR * box.h
             and max(other.box.x - box.right, box.x - other.box.right) < 1.5 * other.box.h
             and other.box.y < box.bottom
             and box.y < other.box.bottom + 0.5 * other.box.h
@@ -655,7 +677,10 @@ def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob
         if len(beside) >= 2:
             height = float(np.median([b.h for b in beside]))
             top = float(np.median([b.y for b in beside]))
-            if box.h < settings.separator_height * height and box.y > top + 0.4 * height:
+            foot = float(np.median([b.bottom for b in beside]))
+            low = box.y > top + 0.4 * height
+            short = box.h < settings.separator_height * height
+            if low and (short or (box.bottom > foot + COMMA_TAIL * height and box.w <= box.h)):
                 continue
         kept.append(blob)
     return kept

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from digitscan.calibration import fit_temperature, softmax, threshold_for_risk
+from digitscan.calibration import fit_temperature, review_threshold, softmax
 from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, read_card, write_card
 from digitscan.classify import batched_logits, import_tensorflow, traced_call
 from digitscan.clutter import cluttered_digits
@@ -32,7 +32,8 @@ from digitscan.styles import styled_digits
 
 log = logging.getLogger(__name__)
 
-REVIEW_MAX_RISK = 0.001  # the review threshold keeps the error among accepted digits at or below 0.1%
+REVIEW_MAX_RISK = 0.001  # the review threshold keeps the error among accepted digits at or below 0.1%...
+REVIEW_COVERAGE = 0.98  # ...while accepting this share of the validation digits, and no more
 _EVAL_BATCH = 1024
 
 
@@ -348,7 +349,7 @@ def calibrate_and_save(
     val_probs = softmax(val_logits, temperature)
     digits = y_val != NOT_A_DIGIT
     val_digits = Evaluation("validation", y_val[digits].astype(np.int64), val_probs[digits], 1.0)
-    point = threshold_for_risk(val_digits.digit_confidence, val_digits.correct, REVIEW_MAX_RISK)
+    point = review_threshold(val_digits.digit_confidence, val_digits.correct, REVIEW_MAX_RISK, REVIEW_COVERAGE)
 
     test_probs = softmax(batched_logits(call, normalize_many(data.test_images), _EVAL_BATCH), temperature)
     test = Evaluation("MNIST test", data.test_labels.astype(np.int64), test_probs, point.threshold)

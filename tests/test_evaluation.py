@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from digitscan.calibration import review_threshold
 from digitscan.classify import DigitClassifier
 from digitscan.cli import app
 from digitscan.evaluation import evaluate, orand_digit_crops, report, write_plots
@@ -62,3 +63,17 @@ def test_real_cheque_digits_are_cropped_with_digitscans_own_code(classifier: Dig
     # The shipped model reads 92.5% of the real cheque digits (the previous model, without cluttered training
     # digits, 90.0%); the target of 97% is not met.
     assert evaluate("ORAND", crops, labels, classifier).accuracy >= 0.92
+
+
+def test_the_review_threshold_accepts_the_target_share_and_no_more() -> None:
+    # 1,000 digits, confidences 1.000 down to 0.001; the 995th and 999th most confident are wrong.
+    confidence = np.linspace(1.0, 0.001, 1000)
+    correct = np.ones(1000, bool)
+    correct[[994, 998]] = False
+    strict = review_threshold(confidence, correct, max_risk=0.002, target_coverage=0.9)
+    assert strict.coverage == pytest.approx(0.9) and strict.threshold == pytest.approx(confidence[899])
+    assert strict.risk == 0.0
+    # Where the target share cannot be had within the risk, the widest coverage that keeps it.
+    short = review_threshold(confidence, correct, max_risk=0.0015, target_coverage=0.999)
+    assert short.coverage == pytest.approx(0.998) and short.risk == pytest.approx(1 / 998)
+    assert review_threshold(confidence, ~correct, max_risk=0.001, target_coverage=0.9).coverage == 0.0

@@ -286,3 +286,51 @@ def test_two_lines_of_small_type_one_over_the_other_are_not_merged_into_a_digit(
     cv2.putText(page, "A/c No.", (600, 222), cv2.FONT_HERSHEY_SIMPLEX, 0.7, 40, 2, cv2.LINE_AA)
     digits = [d for n in segment_page(page).numbers for d in n.digits]
     assert len(digits) == 4 and all(d.box.x < 560 for d in digits)
+
+
+def _amount_with_mark(mnist: MnistData, mark: str) -> np.ndarray:
+    """'2 1 0' then ``mark`` then '0 0 0', the digits about 56 pixels tall on one baseline (sizes and heights
+    vary a little, as a hand's do: even ones would pass for type); ``mark`` is a comma hanging from the
+    middle of the line to well below it, or a small 0 sitting low (the Chilean '40.000')."""
+    page = np.full((140, 520), 240, np.uint8)
+    for position, (index, size, lift) in enumerate(
+        [(1, 56, 0), (2, 60, 3), (3, 54, -2), (10, 58, 2), (13, 52, -3), (25, 57, 1)]
+    ):
+        big = cv2.resize(mnist.test_images[index], (size, size), interpolation=cv2.INTER_CUBIC)
+        x, y = 30 + 60 * position + 60 * (position >= 3), 86 - size + lift
+        region = page[y : y + size, x : x + size]
+        np.minimum(region, 255 - big, out=region)
+    if mark == ",":
+        cv2.line(page, (222, 66), (212, 104), 30, 5)  # top below the digits' middle, foot 18 px below theirs
+    else:
+        small = cv2.resize(mnist.test_images[28], (30, 30), interpolation=cv2.INTER_CUBIC)
+        region = page[58:88, 203:233]
+        np.minimum(region, 255 - small, out=region)
+    return page
+
+
+@pytest.mark.parametrize(("mark", "count"), [(",", 6), ("0", 7)])
+def test_a_hanging_comma_is_dropped_and_a_small_low_zero_kept(mnist: MnistData, mark: str, count: int) -> None:
+    # A handwritten comma is a long stroke, as tall as a small 0 beside it, hanging below the digits' foot
+    # (IDRBT's '3,05,000' was read as '3051000'); a small 0 no lower than the foot is a digit.
+    numbers = segment_page(_amount_with_mark(mnist, mark), SegmentSettings(drop_separators=True)).numbers
+    assert sum(len(n.digits) for n in numbers) == count
+
+
+@pytest.mark.parametrize("rule_below", [True, False])
+def test_a_frames_walls_are_not_ones_even_without_a_rule_below(mnist: MnistData, rule_below: bool) -> None:
+    # A cheque's amount box is often closed below by a line of microprinting, not a rule: its walls meet the
+    # top rule only, at its ends (a corner), and were read as two 1s beside the amount.
+    page = np.full((200, 640), 240, np.uint8)
+    cv2.line(page, (60, 50), (580, 50), 20, 3)
+    for x in (60, 580):  # walls 80 pixels long: twice the digits' ink, too short to be rules of the page
+        cv2.line(page, (x, 50), (x, 130), 20, 3)
+    if rule_below:
+        cv2.line(page, (60, 130), (580, 130), 20, 3)
+    for position, (index, size) in enumerate([(1, 56), (2, 60), (3, 54)]):  # 2 1 0
+        big = cv2.resize(mnist.test_images[index], (size, size), interpolation=cv2.INTER_CUBIC)
+        region = page[124 - size : 124, 200 + 70 * position : 200 + 70 * position + size]
+        np.minimum(region, 255 - big, out=region)
+    numbers = segment_page(page, SegmentSettings(drop_separators=True)).numbers
+    boxes = [d.box for n in numbers for d in n.digits]
+    assert len(boxes) == 3 and all(b.x >= 200 and b.right <= 400 for b in boxes)
