@@ -26,7 +26,10 @@ MIN_ASPECT_TO_CUT = 0.7  # width / height from which a blob may hold two digits
 MIN_PART_ASPECT = 0.12  # a part narrower than this (width / height) is a sliver of a stroke, not a digit ('1' is ~0.2)
 MAX_PART_ASPECT = 1.2  # a part wider than this is more than one digit
 MAX_CUT_POINTS = 10  # the cheapest local minima kept: enough for a blob of five or six digits
-TWICE_CROSSED = 1.0  # log-probability a cut costs where the pen crosses the column twice
+# Log-probability a cut costs where the pen crosses the column 0 to 4 times (no cut where more): once
+# is the stroke joining two digits; twice may be where two loops touch, but is also the middle of every 0;
+# three or four times is where slanted digits overlap in columns (a 2's foot under the next digit's start).
+CROSSING_COSTS = (0.0, 0.0, 1.0, 2.0, 3.0)
 WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
 WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
 PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
@@ -56,8 +59,7 @@ def _cut_points(ink: np.ndarray) -> dict[int, float]:
     """The columns where a cut may fall, with a cost: local minima of the ink profile, thinnest first, far
     enough from the edges and from each other that a part between two of them could be a narrow digit.
 
-    A column the pen crosses once (the stroke joining two digits) costs nothing; one crossed twice costs
-    TWICE_CROSSED: it may be where two loops touch, but it is also the middle of every 0.
+    What a cut costs grows with how often the pen crosses its column (CROSSING_COSTS).
     """
     height, width = ink.shape
     inked = ink > 0
@@ -67,14 +69,14 @@ def _cut_points(ink: np.ndarray) -> dict[int, float]:
     minima = [
         c
         for c in range(gap, width - gap)
-        if crossings[c] <= 2 and profile[c] <= profile[c - 1] and profile[c] < profile[c + 1]
+        if crossings[c] < len(CROSSING_COSTS) and profile[c] <= profile[c - 1] and profile[c] < profile[c + 1]
     ]
     points: dict[int, float] = {}
     for column in sorted(minima, key=lambda c: (crossings[c] > 1, profile[c], c)):
         if len(points) == MAX_CUT_POINTS:
             break
         if all(abs(column - other) >= gap for other in points):
-            points[column] = TWICE_CROSSED if crossings[column] > 1 else 0.0
+            points[column] = CROSSING_COSTS[crossings[column]]
     return points
 
 

@@ -171,3 +171,21 @@ def test_a_wide_blob_kept_whole_is_reviewed_when_a_cut_reads_nearly_as_well() ->
     assert not cut_rivals_whole(pair, [(True, 0.99), (False, 0.9)])
     narrow = Proposal(36, 40, ((0, 18), (18, 36)), ((18, 0.0),))  # one digit's width: a 0 halved is no pair
     assert not cut_rivals_whole(narrow, [(True, 0.99), (True, 0.98)])
+
+
+def test_digits_joined_by_three_strokes_get_a_cut_where_the_pen_crosses_three_times() -> None:
+    # Slanted digits overlap in columns: between a 0 and the 3 after it, the thinnest column crosses the 0's
+    # edge and the 3's two tips, or three strokes as here; no column crossed once or twice parts them
+    # (allowing cuts where the pen crosses three or four times: ORAND-CAR amounts 561 -> 573).
+    blob = np.zeros((44, 66), np.uint8)
+    cv2.ellipse(blob, (15, 22), (11, 18), 0, 0, 360, 255, 5)
+    for y in (6, 22, 38):
+        cv2.line(blob, (26, y), (60, y), 255, 1 if y == 22 else 5)
+    cv2.line(blob, (60, 6), (60, 38), 255, 5)
+    blob[:, 28:40] = np.where(np.arange(44)[:, None] % 16 == 6, 255, 0)  # three thin strokes join them
+    crossings = np.count_nonzero((blob[1:] > 0) & (blob[:-1] == 0), axis=0)
+    assert crossings[28:40].min() == 3
+    proposal = propose(blob)
+    between = [column for column, _ in proposal.cut_costs if 28 <= column < 40]
+    assert between
+    assert (0, between[0]) in proposal.spans and (between[0], 66) in proposal.spans
