@@ -20,10 +20,12 @@ import numpy as np
 MAX_SKEW_DEG = 15.0
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
-COMMA_TAIL = 0.2  # ...or hang at least this far below the digits' foot
-SEPARATOR_NEIGHBOUR = 0.8  # a mark is judged against neighbours at least this share of its height
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
 CLOSING_ELONGATION = 2.5  # ...and a stroke: its ink at least this many times as long as it is wide
+# In page mode a comma may also be tall: it then hangs at least COMMA_TAIL of the digits' height below their
+# foot. A mark is judged against the neighbours at least SEPARATOR_NEIGHBOUR of its own height.
+COMMA_TAIL = 0.2
+SEPARATOR_NEIGHBOUR = 0.8
 
 
 @dataclass(frozen=True)
@@ -302,6 +304,10 @@ def _without_long_rows(binary: np.ndarray) -> np.ndarray:
     return cv2.bitwise_and(binary, cv2.bitwise_not(rows))
 
 
+# A vertical stroke at least this many text heights long that meets a rule's end is a frame's wall.
+CORNER_WALL = 1.5
+
+
 def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, vertical_scale: int = 1) -> np.ndarray:
     """Short vertical rules that join a rule above to a rule below: the walls of comb boxes and frames.
 
@@ -343,9 +349,6 @@ def _rule_ends_at(horizontal: np.ndarray, x: int, row: int, w: int, reach: int, 
     right = band[:, x + w + 2 : x + w + side].any()
     return bool(left != right)
 
-
-# A vertical stroke at least this many text heights long that meets a rule's end is a frame's wall.
-CORNER_WALL = 1.5
 
 # Strokes of one digit are merged only when one of them is at least this share of the text height: a digit
 # broken in two keeps a piece that large, while small type set in two close lines is two small marks.
