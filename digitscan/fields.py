@@ -211,7 +211,8 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     pad = y1 - y0
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
     # The template says what the field holds: handwriting, however evenly a hand writes in its boxes.
-    segmentation = segment_page(padded, SegmentSettings(find_printed=False))
+    settings = SegmentSettings(find_printed=False, scan_area=(pad, pad, x1 - x0, y1 - y0))
+    segmentation = segment_page(padded, settings)
     found = []
     for number in segmentation.numbers:
         for candidate in number.digits:

@@ -129,6 +129,8 @@ class SegmentSettings:
     printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
     keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
     find_printed: bool = True  # off where the page is known to hold handwriting only (a template's field)
+    scan_area: tuple[int, int, int, int] | None = None  # (x, y, w, h) of the scan in an image padded with
+    # blank paper (a template field's cut), whose own ink threshold bounds the padded image's (binarise)
     # Separators inside a number of three or more: shorter than this share of its median character, or
     # hanging from mid-line down (commas, points), or a closing stroke this much taller ('/' of '/-').
     drop_separators: bool = False
@@ -152,8 +154,14 @@ def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(image, size, interpolation=cv2.INTER_AREA)
 
 
-def binarise(gray: np.ndarray) -> _Binarised:
-    """Flatten the paper's shading (divide by a closed background estimate) and threshold with Otsu."""
+def binarise(gray: np.ndarray, sample: tuple[int, int, int, int] | None = None) -> _Binarised:
+    """Flatten the paper's shading (divide by a closed background estimate) and threshold with Otsu.
+
+    ``sample`` (x, y, w, h) is the scan itself in an image padded with blank paper. Padding lowers Otsu's
+    threshold a few levels, which keeps faint strokes; but where it more than halves it, Otsu is splitting
+    the blank padding from a scan whose every pixel is darker (a light printed pattern behind the writing
+    would pass for ink), and the threshold is Otsu's on the sample alone.
+    """
     height, width = gray.shape
     scale = max(1, min(height, width) // 256)
     small = _shrink(gray, (max(1, width // scale), max(1, height // scale)))
@@ -165,6 +173,11 @@ def binarise(gray: np.ndarray) -> _Binarised:
     flat = cv2.divide(gray, np.maximum(background, 1, out=background), scale=255)
     ink = cv2.bitwise_not(flat)  # 255 - flat
     threshold, binary = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    if sample is not None:
+        x, y, w, h = sample
+        own, _ = cv2.threshold(ink[y : y + h, x : x + w], 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        if threshold < own / 2:
+            threshold, binary = cv2.threshold(ink, own, 255, cv2.THRESH_BINARY)
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
         _, binary = cv2.threshold(ink, 60, 255, cv2.THRESH_BINARY)
         threshold = 60
@@ -813,7 +826,7 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         raise ValueError("segment_page needs an 8-bit grayscale image")
     if float(np.mean(gray)) < 110:  # white ink on black: an inverted scan
         gray = cv2.bitwise_not(gray)
-    page = binarise(gray)
+    page = binarise(gray, settings.scan_area)
     skew, skew_confidence = estimate_skew(page.binary)
     binary, matrix, inverse = page.binary, None, None
     if abs(skew) >= 0.2:

@@ -305,3 +305,19 @@ def test_scanned_pages_register_and_their_printed_labels_stay_out_of_the_fields(
         assert reading.alignment.residual_px < 3.0
         cut = [box for field in reading.fields for box in field.boxes]
         assert cut and not any(box.iou(p.box) > 0 for box in cut for p in page.printed), seed
+
+
+def test_a_light_printed_pattern_behind_an_amount_is_not_read_as_digits(mnist: MnistData) -> None:
+    # as on a real cheque (IDRBT 120612): the bank's name printed light, again and again, all over the
+    # cheque; the field's cut, padded with blank paper, once thresholded that pattern as ink (75 'digits')
+    page, names = render_synth_form(np.random.default_rng(4), mnist, values={"amount": "4700"})
+    text, box = field_truth(page, names)["amount"]
+    gray = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    pattern = np.zeros_like(gray)
+    for row in range(0, gray.shape[0], box.h // 2):
+        cv2.putText(pattern, "BANK - " * 40, (-(row % 50), row), cv2.FONT_HERSHEY_SIMPLEX, box.h / 45, 255, 2)
+    gray = np.minimum(gray, np.where(pattern > 0, 180, 255)).astype(np.uint8)  # light print under the ink
+    amount = next(
+        cut for cut in read_form(gray, load_template(TEMPLATES / "synth-form.yaml")).fields if cut.name == "amount"
+    )
+    assert len(amount.boxes) == len(text) == 4
