@@ -1,19 +1,25 @@
 """How digitscan reads real scans: the evaluation-only sets in ../shared/data/real (never in the repo).
 
-    .venv/bin/python benchmarks/real_scans.py [--real ../shared/data/real] [--limit N]
+    .venv/bin/python benchmarks/real_scans.py [--real ../shared/data/real] [--limit N] [--model M.keras]
+                                              [--per-image OUT.json] [--against OLD.json]
 
 Prints, for the current segmentation and model:
   * ORAND-CAR digits: each labelled digit box cropped, normalised by digitscan and classified (model only);
   * ORAND-CAR fields: each amount crop processed as a page, read exactly when its digits equal the label;
   * IDRBT cheques: amount and date fields, read exactly when the digits inside the field equal the label,
     and whether every wrong field carries needs_review.
+
+``--per-image`` writes what was read in each ORAND image and IDRBT field (label, reading, flagged);
+``--against`` compares this run with such a file from an earlier run and lists the fields gained and lost,
+so that a change to segmentation or the model is judged field by field, not only by its totals.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-from collections import defaultdict
+import json
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,68 +55,104 @@ def _page_digits(run: RunResult) -> dict[str, list[tuple[int, float, float, bool
     return found
 
 
-def orand_fields(folder: Path, classifier: DigitClassifier, limit: int | None) -> tuple[float, float, float]:
-    """Share of amount crops read exactly, share of wrong reads flagged for review, and share of exact reads
-    flagged all the same (the review work that confidence fails to save)."""
+@dataclass(frozen=True)
+class FieldRead:
+    """One labelled field as read: its digits, what digitscan read there, and whether it was flagged."""
+
+    truth: str
+    read: str
+    flagged: bool
+
+    @property
+    def exact(self) -> bool:
+        return self.read == self.truth
+
+
+def _field_read(truth: str, digits: list[tuple[int, float, float, bool, float]]) -> FieldRead:
+    """A field read from its digits (left to right); a field where nothing was read counts as flagged."""
+    return FieldRead(truth, "".join(str(d[0]) for d in digits), any(d[3] for d in digits) or not digits)
+
+
+def orand_fields(folder: Path, classifier: DigitClassifier, limit: int | None) -> dict[str, FieldRead]:
+    """Each amount crop, processed as a page, by image name."""
     labels = {row["image"].removeprefix("images/"): row["digits"] for row in _rows(folder / "labels.csv")}
     names = sorted(labels)[:limit]
     run = process([folder / "images" / n for n in names], ProcessOptions(), classifier=classifier)
     found = {Path(k).name: v for k, v in _page_digits(run).items()}
-    exact = flagged = wrong = exact_flagged = 0
-    for name in names:
-        digits = found.get(name, [])
-        text = "".join(str(d[0]) for d in digits)
-        if text == labels[name]:
-            exact += 1
-            exact_flagged += any(d[3] for d in digits)
-        else:
-            wrong += 1
-            flagged += any(d[3] for d in digits) or not digits
-    return exact / len(names), (flagged / wrong if wrong else 1.0), (exact_flagged / exact if exact else 0.0)
+    return {name: _field_read(labels[name], found.get(name, [])) for name in names}
 
 
-def idrbt_fields(folder: Path, classifier: DigitClassifier) -> dict[str, tuple[int, int, int, int]]:
-    """Per field type: (fields, read exactly, wrong, wrong and flagged)."""
+def idrbt_fields(folder: Path, classifier: DigitClassifier) -> dict[str, tuple[str, FieldRead]]:
+    """Each labelled field of each cheque, by "image field": (field type, the field as read). A field holds
+    the digits whose centres fall inside its labelled box."""
     rows = _rows(folder / "labels.csv")
     images = sorted({row["image"] for row in rows})
     run = process([folder / image for image in images], ProcessOptions(), classifier=classifier)
     found = {Path(k).name: v for k, v in _page_digits(run).items()}
-    stats: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    fields = {}
     for row in rows:
         x1, y1, x2, y2 = (float(row[k]) for k in ("x1", "y1", "x2", "y2"))
         inside = [d for d in found.get(Path(row["image"]).name, []) if x1 <= d[1] <= x2 and y1 <= d[2] <= y2]
-        inside.sort(key=lambda d: d[1])
-        text = "".join(str(d[0]) for d in inside)
-        entry = stats[row["field"]]
-        entry[0] += 1
-        if text == row["digits"]:
-            entry[1] += 1
-        else:
-            entry[2] += 1
-            entry[3] += any(d[3] for d in inside) or not inside
-    return {field: (v[0], v[1], v[2], v[3]) for field, v in stats.items()}
+        fields[f"{row['image']} {row['field']}"] = (
+            row["field"],
+            _field_read(row["digits"], sorted(inside, key=lambda d: d[1])),
+        )
+    return fields
+
+
+def _summary(reads: list[FieldRead]) -> str:
+    """Exact reads, wrong ones flagged, and exact ones flagged all the same (review that confidence fails
+    to save)."""
+    exact = [r for r in reads if r.exact]
+    wrong = [r for r in reads if not r.exact]
+    return (
+        f"{len(exact)}/{len(reads)} exact ({len(exact) / max(1, len(reads)):.4f}); "
+        f"{sum(r.flagged for r in wrong)}/{len(wrong)} wrong flagged; "
+        f"{sum(r.flagged for r in exact)}/{len(exact)} exact flagged all the same"
+    )
+
+
+def _changes(name: str, now: dict[str, FieldRead], before: dict[str, dict[str, object]]) -> list[str]:
+    """Lines naming the fields this run reads exactly and the earlier one did not, and the reverse."""
+    lines = []
+    for key, read in sorted(now.items()):
+        old = before.get(key)
+        if old is None or (old["read"] == read.read and old["flagged"] == read.flagged):
+            continue
+        was_exact = old["read"] == read.truth
+        change = "GAINED" if read.exact and not was_exact else "LOST" if was_exact and not read.exact else "changed"
+        flags = f"{'flagged' if old['flagged'] else 'silent'} -> {'flagged' if read.flagged else 'silent'}"
+        lines.append(f"{name} {change:<7} {key}: truth {read.truth} read {old['read']} -> {read.read} ({flags})")
+    return lines
 
 
 def main() -> None:
-    """Run the three measurements and print them."""
+    """Run the three measurements, print them, and compare or save the per-field reads."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/real")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N ORAND images")
     parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
+    parser.add_argument("--per-image", type=Path, default=None, help="write each field's label and reading here")
+    parser.add_argument("--against", type=Path, default=None, help="a --per-image file of an earlier run to compare")
     args = parser.parse_args()
     if not args.real.is_dir():
         raise SystemExit(f"{args.real} not found: these real scans are evaluation data kept outside the repo")
     classifier = DigitClassifier(args.model)
     print(f"ORAND-CAR digit boxes, model only: {orand_digits(args.real / 'car_orand', classifier, args.limit):.4f}")
-    exact, flagged, exact_flagged = orand_fields(args.real / "car_orand", classifier, args.limit)
-    print(
-        f"ORAND-CAR amount fields read exactly: {exact:.4f}  (wrong reads flagged: {flagged:.4f}; "
-        f"exact reads flagged all the same: {exact_flagged:.4f})"
-    )
-    for field, (total, right, wrong, flagged_wrong) in sorted(
-        idrbt_fields(args.real / "cheques_idrbt", classifier).items()
-    ):
-        print(f"IDRBT cheques {field}: {right}/{total} exact; {flagged_wrong}/{wrong} wrong fields flagged")
+    orand = orand_fields(args.real / "car_orand", classifier, args.limit)
+    print(f"ORAND-CAR amount fields: {_summary(list(orand.values()))}")
+    idrbt = idrbt_fields(args.real / "cheques_idrbt", classifier)
+    for field in sorted({kind for kind, _ in idrbt.values()}):
+        print(f"IDRBT cheques {field}: {_summary([read for kind, read in idrbt.values() if kind == field])}")
+    per_image = {"orand": orand, "idrbt": {key: read for key, (_, read) in idrbt.items()}}
+    if args.against:
+        before = json.loads(args.against.read_text(encoding="utf-8"))
+        for name, reads in per_image.items():
+            for line in _changes(name, reads, before.get(name, {})):
+                print(line)
+    if args.per_image:
+        payload = {name: {key: asdict(read) for key, read in reads.items()} for name, reads in per_image.items()}
+        args.per_image.write_text(json.dumps(payload, indent=1), encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/synthetic_pages.py [--mnist ../shared/data/mnist] [--pages 200] [--seed 1]
                                                    [--style scanned|clean] [--jobs 1]
+                                                   [--model M.keras] [--review-threshold T]
 
 Generates the pages (as ``digitscan synth`` does) into a temporary folder, reads them as ``digitscan
 process`` does (the library pipeline, the results CSV written by the writers), scores them, and prints per
@@ -85,11 +86,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--style", choices=STYLES, default="scanned")
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for reading and segmenting")
+    parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
+    parser.add_argument("--review-threshold", type=float, default=None, help="[default: the model card's]")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work) / "pages"
         truth = write_samples(folder, args.pages, args.seed, load_mnist(args.mnist), args.style)
-        run = process([folder], ProcessOptions(jobs=args.jobs))
+        options = ProcessOptions(jobs=args.jobs, model=args.model, review_threshold=args.review_threshold)
+        run = process([folder], options)
         results = Path(work) / "results.csv"
         write_results(run, results)
         scored = score_pages(truth, read_results_csv(results))
