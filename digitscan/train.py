@@ -22,7 +22,7 @@ import numpy as np
 from digitscan.calibration import fit_temperature, review_threshold, softmax
 from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, read_card, write_card
 from digitscan.classify import batched_logits, import_tensorflow, traced_call
-from digitscan.clutter import cluttered_digits
+from digitscan.clutter import cluttered_digits, touching_pairs
 from digitscan.errors import UsageError
 from digitscan.evaluation import Evaluation, accepted_as_digit, nondigit_test_crops
 from digitscan.mnist import MnistData
@@ -61,6 +61,7 @@ class TrainSettings:
     one_bit_prob: float = 0.1  # share of batches' images thresholded to two levels, as 1-bit scans are
     nondigit_share: float = 0.1  # generated non-digit crops added, as a share of the training digits
     clutter_share: float = 0.25  # digits with a neighbour's edge or lines drawn in, added as a share of them
+    pair_share: float = 0.05  # touching pairs of digits, as a share of the training digits: class NOT_A_DIGIT
     style_share: float = 0.25  # of each styled digit's images, the share added again in its style (styles.py)
     styled_digits: tuple[int, ...] = (9,)  # mirrored 9s; flagged 1s and barred 7s (1, 7) read more real digits
     # but let more wrong amounts through unflagged and cost MNIST accuracy (README, "The model")
@@ -158,13 +159,17 @@ def _bend(images: Any, settings: TrainSettings) -> Any:
     return (top * (1 - fy) + bottom * fy)[..., None]
 
 
-def _with_nondigits(x: np.ndarray, y: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Append ``share * len(x)`` generated non-digit crops (class NOT_A_DIGIT) to normalised crops ``x``."""
-    count = round(share * len(x))
-    if count == 0:
+def _with_nondigits(x: np.ndarray, y: np.ndarray, inks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Append non-digit inks (class NOT_A_DIGIT), normalised, to normalised crops ``x``."""
+    if not inks:
         return x, y
-    extra = normalize_many(generate_nondigits(count, seed))[..., None]
-    return np.concatenate([x, extra]), np.concatenate([y, np.full(count, NOT_A_DIGIT, y.dtype)])
+    extra = normalize_many(inks)[..., None]
+    return np.concatenate([x, extra]), np.concatenate([y, np.full(len(inks), NOT_A_DIGIT, y.dtype)])
+
+
+def _generated_nondigits(x: np.ndarray, y: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Append ``share * len(x)`` generated non-digit crops (nondigit.py) to normalised crops ``x``."""
+    return _with_nondigits(x, y, generate_nondigits(round(share * len(x)), seed))
 
 
 def _with_variants(
@@ -197,17 +202,21 @@ def validation_set(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray
     images, labels = _limited(data, settings)
     val_idx, _ = _held_out(len(images), settings)
     x_val, y_val = normalize_many(images[val_idx])[..., None], labels[val_idx]
-    return _with_nondigits(x_val, y_val, settings.nondigit_share, settings.validation_seed * 1000 + 2)
+    return _generated_nondigits(x_val, y_val, settings.nondigit_share, settings.validation_seed * 1000 + 2)
 
 
 def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
-    """Normalised training and validation crops and labels: MNIST, generated non-digits, cluttered and styled
-    digits."""
+    """Normalised training and validation crops and labels: MNIST, generated non-digits, touching pairs,
+    cluttered and styled digits."""
     images, labels = _limited(data, settings)
     _, train_idx = _held_out(len(images), settings)
     x_train, y_train = normalize_many(images[train_idx])[..., None], labels[train_idx]
-    x_train, y_train = _with_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
+    x_train, y_train = _generated_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
     train_images, train_labels = images[train_idx], labels[train_idx]
+    pair_count = round(settings.pair_share * len(train_images))
+    x_train, y_train = _with_nondigits(
+        x_train, y_train, touching_pairs(train_images, pair_count, settings.seed * 1000 + 5)
+    )
     clutter_count = round(settings.clutter_share * len(train_images))
     x_train, y_train = _with_variants(
         x_train, y_train, train_labels, cluttered_digits(train_images, clutter_count, settings.seed * 1000 + 3)

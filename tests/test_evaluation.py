@@ -60,9 +60,9 @@ def test_real_cheque_digits_are_cropped_with_digitscans_own_code(classifier: Dig
     crops, labels = orand_digit_crops(ORAND)
     assert crops.shape == (len(labels), 28, 28) and len(labels) == 4830
     assert np.allclose(crops.max(axis=(1, 2)), 1.0)
-    # The shipped model reads 92.5% of the real cheque digits (the previous model, without cluttered training
-    # digits, 90.0%); the target of 97% is not met.
-    assert evaluate("ORAND", crops, labels, classifier).accuracy >= 0.92
+    # The shipped model reads 93.3% of the real cheque digits (the previous models 92.5%, and 90.0% without
+    # cluttered training digits); the target of 97% is not met.
+    assert evaluate("ORAND", crops, labels, classifier).accuracy >= 0.93
 
 
 def test_the_review_threshold_accepts_the_target_share_and_no_more() -> None:
