@@ -32,7 +32,9 @@ MAX_CUT_POINTS = 10  # the cheapest local minima kept: enough for a blob of five
 CROSSING_COSTS = (0.0, 0.0, 1.0, 2.0, 3.0)
 WIDE_DIGIT = 0.85  # a single digit wider than this (width / height) is rare...
 WIDE_PENALTY = 4.0  # ... its log-probability drops this much per unit of aspect beyond it
-PART_PENALTY = 1.5  # log-probability each part costs: a cut must read clearly better than the whole
+PART_PENALTY = 2.0  # log-probability each part costs: a cut must read clearly better than the whole (1.5
+# before the model learnt to read a touching pair as no digit, which cuts it anyway: then 1.5 over-cut
+# single digits, a 9 into 6 and 2)
 DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad part does not make log(0)
 SEVERED_SHARE = 0.25  # a piece a cut severs from the rest of a span, holding less than this share of its ink, is
 # the neighbour's end, not the digit's

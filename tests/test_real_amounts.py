@@ -15,6 +15,13 @@ CASES = [
     ("a_car_000497.jpg", "15952", "neat digits on a bent line: taken for type, then dropped with the line"),
     ("a_car_000311.jpg", "2550", "the frame's wall at the crop's left edge, read as a leading 1"),
 ]
+# (crop, its amount, what it shows): read with a digit too many (flagged) when a cut into two parts paid
+# too little against a whole that the classifier reads as one digit (PART_PENALTY 1.5 instead of 2.0).
+OVER_CUT = [
+    ("a_car_000913.jpg", "923", "the 9 cut into 6 and 2"),
+    ("a_car_000297.jpg", "6512", "the 2 cut into 7 and 7"),
+    ("a_car_001075.jpg", "6450", "the 0 cut into 2 and 7"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +29,7 @@ def readings(classifier) -> dict[str, tuple[str, bool]]:  # type: ignore[no-unty
     """Per crop: the digits read and whether any is flagged for review."""
     if not ORAND.is_dir():
         pytest.skip("../shared/data/real/car_orand is absent (real scans are evaluation data kept outside the repo)")
-    names = [name for name, _, _ in CASES] + ["a_car_000572.jpg"]
+    names = [name for name, _, _ in CASES + OVER_CUT] + ["a_car_000572.jpg"]
     run = process([ORAND / name for name in names], ProcessOptions(jobs=1), classifier=classifier)
     result = {}
     for file in run.files:
@@ -34,7 +41,7 @@ def readings(classifier) -> dict[str, tuple[str, bool]]:  # type: ignore[no-unty
     return result
 
 
-@pytest.mark.parametrize(("name", "amount", "why"), CASES)
+@pytest.mark.parametrize(("name", "amount", "why"), CASES + OVER_CUT)
 def test_amount_is_read_exactly(readings: dict[str, tuple[str, bool]], name: str, amount: str, why: str) -> None:
     assert readings[name][0] == amount, why
 
