@@ -90,10 +90,10 @@ def cluttered_digits(images: np.ndarray, count: int, seed: int) -> tuple[np.ndar
 def touching_pair(first: np.ndarray, second: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """``first`` and ``second`` written side by side and slid together until their solid inks touch, a pixel
     or two deeper, cut to their joint ink: the blob a touching pair is on a page. None when sliding
-    ``second`` a third of the way into ``first`` finds no contact, or the contact puts half of either digit within
-    the other's columns."""
+    ``second`` a third of the way into ``first`` finds no contact, or the contact puts half of either digit
+    within the other's columns."""
     size = first.shape[0]
-    top, bottom, left, right = _ink_box(first)
+    _, _, left, right = _ink_box(first)
     _, _, n_left, n_right = _ink_box(second)
     margin = 4
     drop = margin + int(rng.integers(-3, 4))  # the second digit's baseline a little off the first's
@@ -108,8 +108,8 @@ def touching_pair(first: np.ndarray, second: np.ndarray, rng: np.random.Generato
                 return None  # columns: two 1s crossed so are one thick 1, a 1 through a 0 a barred 0
             target = canvas[drop : drop + size, at : at + size]
             np.maximum(target, second.astype(np.float32), out=target)
-            top, bottom, left, right = _ink_box(canvas)
-            return canvas[top:bottom, left:right]
+            top, bottom, pair_left, pair_right = _ink_box(canvas)
+            return canvas[top:bottom, pair_left:pair_right]
     return None
 
 
