@@ -33,15 +33,15 @@ from digitscan.segment import (
     DigitCandidate,
     SegmentSettings,
     binarise,
-    principal_axis,
+    is_dash,
+    is_stroke,
     segment_page,
 )
 from digitscan.template import FieldSpec, Template
 
-# The strokes of a closing '/-', by the elongation of their ink (its length over its width) and how far
-# they lean from the vertical: a dash lies flat; a slash is straight, leans and stands a little taller than
-# the digits (one real handwritten '1' in nine is as straight and leans as far, so a slash's height counts).
-DASH = (3.0, 60.0)
+# The '/' of a closing '/-', by the elongation of its ink (its length over its width) and how far it leans
+# from the vertical: straight, leaning and a little taller than the digits (one real handwritten '1' in
+# nine is as straight and leans as far, so a slash's height counts). Its dash: segment.is_dash.
 SLASH = (4.0, 25.0)
 SLASH_HEIGHT = 1.2
 
@@ -133,7 +133,7 @@ def _amount(
     # separators are short, or hang from the middle of the line down (a comma's top is below the digits')
     keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median]
     # The closing '/-' (or '/=', '/—'): its dash when segmentation kept it, then its '/'.
-    while len(keep) > 1 and _is_stroke(found[keep[-1]][1], *DASH):
+    while len(keep) > 1 and is_dash(found[keep[-1]][1].ink):
         keep = keep[:-1]
     if len(keep) > 1:
         last = found[keep[-1]]
@@ -143,17 +143,10 @@ def _amount(
         # the classifier, which knows a lone '/' (its "not a digit" class): by its slant alone, a leaning
         # '1' passes for one.
         tall = last[0].h >= CLOSING_HEIGHT * median
-        slash = last[0].h >= SLASH_HEIGHT * median and _is_stroke(last[1], *SLASH)
+        slash = last[0].h >= SLASH_HEIGHT * median and is_stroke(last[1].ink, *SLASH)
         if tall or slash or _dash_after(binary, origin, [found[i] for i in keep], w, h):
             keep = keep[:-1]
     return keep
-
-
-def _is_stroke(candidate: DigitCandidate, min_elongation: float, min_lean: float) -> bool:
-    """Whether a candidate's ink is one straight stroke, its principal axis ``min_elongation`` times its
-    width or more, leaning at least ``min_lean`` degrees from the vertical."""
-    elongation, lean = principal_axis(candidate.ink)
-    return elongation >= min_elongation and lean >= min_lean
 
 
 def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:

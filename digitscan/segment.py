@@ -22,6 +22,8 @@ MAX_SKEW_DEG = 15.0
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
 CLOSING_ELONGATION = 2.5  # ...and a stroke: its ink at least this many times as long as it is wide
+DASH = (3.0, 60.0)  # the '-' of a closing '/-': its ink this many times as long as wide, lying this flat
+# (degrees from the vertical)
 # In page mode a comma may also be tall: it then hangs at least COMMA_TAIL of the digits' height below their
 # foot. A mark is judged against the neighbours at least SEPARATOR_NEIGHBOUR of its own height.
 COMMA_TAIL = 0.2
@@ -702,17 +704,44 @@ def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob
     return kept
 
 
+def is_stroke(ink: np.ndarray, min_elongation: float, min_lean: float) -> bool:
+    """Whether ink is one straight stroke, its principal axis ``min_elongation`` times its width or more,
+    leaning at least ``min_lean`` degrees from the vertical."""
+    elongation, lean = principal_axis(ink)
+    return elongation >= min_elongation and lean >= min_lean
+
+
+def is_dash(ink: np.ndarray) -> bool:
+    """Whether ink is the dash of a closing '/-': a flat straight stroke (DASH) that closes no loop around
+    paper (at least 1% of its box), for a cursive '000' may lie as flat and long."""
+    if not is_stroke(ink, *DASH):
+        return False
+    paper = np.pad(ink == 0, 1, constant_values=True).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    return not (count > 2 and (stats[2:, cv2.CC_STAT_AREA] >= 0.01 * ink.size).any())
+
+
 def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
-    """A number without its closing slash (the '/' of '/-'): a last stroke that towers over the digits (a
-    tall 8 or 0 at the end is a digit). ``labels``: the page's components, of which the blobs are made."""
+    """A number without its closing '/-' (or '/=', '/—'): the dashes at its end (flat straight strokes with
+    no loop), then its '/', a last stroke that towers over the digits or came before a dash (a tall 8 or 0
+    at the end is a digit, and so is a leaning '1' a little taller than the digits with no dash after it).
+    ``labels``: the page's components, of which the blobs are made."""
     if len(number) < 3:
         return number
-    last = number[-1]
-    if last.box.h < settings.closing_height * float(np.median([b.box.h for b in number[:-1]])):
-        return number
-    b = last.box
-    elongation, _ = principal_axis(np.isin(labels[b.y : b.bottom, b.x : b.right], last.labels))
-    return number[:-1] if elongation >= CLOSING_ELONGATION else number
+
+    def ink(blob: _Blob) -> np.ndarray:
+        b = blob.box
+        return np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels)
+
+    kept = list(number)
+    while len(kept) > 2 and is_dash(ink(kept[-1])):
+        kept.pop()
+    last = kept[-1]
+    median = float(np.median([b.box.h for b in kept[:-1]]))
+    stroke = principal_axis(ink(last))[0] >= CLOSING_ELONGATION
+    if stroke and (last.box.h >= settings.closing_height * median or len(kept) < len(number)):
+        kept.pop()
+    return kept
 
 
 def _field_of(box: Box, fields: list[Field]) -> int | None:

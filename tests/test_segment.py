@@ -250,8 +250,10 @@ def test_a_neat_amount_cut_out_of_a_cheque_is_read_as_handwriting(mnist: MnistDa
     assert len(digits) == 5 and not any(d.printed for d in digits)
 
 
-def _amount_ending_tall(mnist: MnistData, last: str) -> np.ndarray:
-    """Three handwritten digits about 42 pixels tall, then a last mark over 60 tall: an '8' or a straight '/'."""
+def _amount_ending_with(mnist: MnistData, last: str) -> np.ndarray:
+    """Three handwritten digits about 42 pixels tall ('2 1 0'), then ``last``: an '8' over 60 tall, a
+    straight '/' over 60 tall, a leaning '/' a quarter taller than the digits alone or with a hooked dash
+    after it ('/-', as IDRBT's '1,25,000/-'), or three small loops written in one flat stroke ('000')."""
     page = np.full((120, 420), 240, np.uint8)
     for position, index in enumerate([1, 3, 13]):  # 2 1 0
         big = cv2.resize(mnist.test_images[index], (56, 56), interpolation=cv2.INTER_CUBIC)
@@ -262,16 +264,27 @@ def _amount_ending_tall(mnist: MnistData, last: str) -> np.ndarray:
         big = cv2.resize(mnist.test_images[eight], (104, 104), interpolation=cv2.INTER_CUBIC)
         region = page[8:112, 210:314]
         np.minimum(region, 255 - big, out=region)
-    else:
+    elif last == "/":
         cv2.line(page, (240, 90), (262, 24), 30, 4)
+    elif last == "000":
+        for x in (234, 256, 278):
+            cv2.ellipse(page, (x, 62), (13, 8), 0, 0, 360, 30, 4)
+    else:
+        cv2.line(page, (237, 80), (251, 36), 30, 4)
+        if last == "/-":
+            cv2.line(page, (262, 62), (302, 60), 30, 4)
+            cv2.line(page, (302, 60), (310, 36), 30, 4)
     return page
 
 
-@pytest.mark.parametrize(("last", "count"), [("8", 4), ("/", 3)])
-def test_a_towering_last_mark_is_dropped_only_when_it_is_a_stroke(mnist: MnistData, last: str, count: int) -> None:
-    page = _amount_ending_tall(mnist, last)
+@pytest.mark.parametrize(("last", "count"), [("8", 4), ("/", 3), ("/-", 3), ("short /", 4), ("000", 4)])
+def test_a_closing_mark_is_dropped_and_a_digit_kept(mnist: MnistData, last: str, count: int) -> None:
+    # An amount closed with a towering '/', or with '/-' whatever the slash's height, loses it; a tall 8, a
+    # leaning stroke a little taller than the digits with no dash after it (a '1'), and a flat cursive '000'
+    # (as long and flat as a dash, but looped) stay
+    page = _amount_ending_with(mnist, last)
     numbers = segment_page(page, SegmentSettings(drop_separators=True)).numbers
-    assert [len(n.digits) for n in numbers] == [count]  # an amount closed with '/' loses it; a tall 8 stays
+    assert [len(n.digits) for n in numbers] == [count]
 
 
 def test_two_lines_of_small_type_one_over_the_other_are_not_merged_into_a_digit(mnist: MnistData) -> None:
