@@ -118,7 +118,7 @@ def _amount(
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
     zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
-    the closing '/-': its dash when kept as a candidate (a flat straight stroke at the end), then its '/'
+    the closing '/-': its dash when kept as a candidate (a flat straight stroke at the end, no loop), then its '/'
     (the last candidate, when it towers over the digits, is a straight leaning stroke a little taller than
     them, or has a dash after it).
     """
