@@ -737,9 +737,9 @@ def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.
     while len(kept) > 2 and is_dash(ink(kept[-1])):
         kept.pop()
     last = kept[-1]
-    median = float(np.median([b.box.h for b in kept[:-1]]))
-    stroke = principal_axis(ink(last))[0] >= CLOSING_ELONGATION
-    if stroke and (last.box.h >= settings.closing_height * median or len(kept) < len(number)):
+    dashed = len(kept) < len(number)
+    tall = last.box.h >= settings.closing_height * float(np.median([b.box.h for b in kept[:-1]]))
+    if (dashed or tall) and principal_axis(ink(last))[0] >= CLOSING_ELONGATION:
         kept.pop()
     return kept
 
