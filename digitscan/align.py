@@ -111,7 +111,7 @@ def deskew(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]
     """The page deskewed (grayscale and binary), the angle, and the original -> deskewed matrix."""
     if float(np.mean(gray)) < 110:  # white ink on black: an inverted scan
         gray = cv2.bitwise_not(gray)
-    binary = binarise(gray).binary
+    binary = binarise(gray).frames  # the printed frame, however light its ink
     skew, _ = estimate_skew(binary)
     height, width = gray.shape
     matrix = cv2.getRotationMatrix2D((width / 2, height / 2), skew, 1.0)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
+import skimage.filters
 
 MAX_SKEW_DEG = 15.0
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
@@ -143,7 +144,8 @@ class SegmentSettings:
 @dataclass(frozen=True)
 class _Binarised:
     ink: np.ndarray  # uint8, ink high, background flattened to 0
-    binary: np.ndarray  # uint8 0/255
+    binary: np.ndarray  # uint8 0/255: the pen's ink
+    frames: np.ndarray  # uint8 0/255: all the ink, a printed background pattern too (where rules and frames are)
 
 
 def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -183,9 +185,42 @@ def binarise(gray: np.ndarray, sample: tuple[int, int, int, int] | None = None) 
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
         _, binary = cv2.threshold(ink, 60, 255, cv2.THRESH_BINARY)
         threshold = 60
+    frames, faint = binary, 0.5
+    if threshold >= 25:
+        pattern_threshold, binary = _above_pattern(ink, binary)
+        # Over a pattern, the crops keep less of the faint ink around the strokes: most of it is pattern.
+        if pattern_threshold is not None:
+            threshold, faint = pattern_threshold, PATTERN_FAINT
     # Keep faint ink (at least half the threshold) for the crops; integer ink >= t/2 is ink > ceil(t/2) - 1.
-    _, ink = cv2.threshold(ink, math.ceil(threshold * 0.5) - 1, 255, cv2.THRESH_TOZERO)
-    return _Binarised(ink=ink, binary=binary)
+    _, ink = cv2.threshold(ink, math.ceil(threshold * faint) - 1, 255, cv2.THRESH_TOZERO)
+    return _Binarised(ink=ink, binary=binary, frames=frames)
+
+
+PATTERN_SHARE = 0.15  # of the ink Otsu finds, the share lying away from the darkest strokes on a patterned paper
+PATTERN_FAINT = 0.75  # over a pattern, crops keep ink down to this share of the pen's threshold
+
+
+def _above_pattern(ink: np.ndarray, binary: np.ndarray) -> tuple[float | None, np.ndarray]:
+    """The threshold and binary image above a printed background pattern (a cheque's hatching); no threshold
+    and ``binary`` (Otsu's) unchanged on plain paper.
+
+    Otsu splits paper from everything darker; on a hatched cheque the hatching is darker than the paper and
+    lighter than the pen, and comes out as ink. Three-class Otsu splits paper, pattern and pen. Its upper
+    class is a pen stroke's core, and on plain paper the middle class is that stroke's soft edge, next to
+    the core. Where much of Otsu's ink lies away from any core, it is a pattern, and the upper threshold is
+    the pen's. Printed rules and text in a lighter ink than the pen's fall in the pattern too: rules and
+    frames are found in Otsu's binary image, the handwriting in this one.
+    """
+    counts = np.bincount(ink.ravel(), minlength=256)
+    if np.count_nonzero(counts) < 3:  # a 1-bit scan: paper and pen, nothing between
+        return None, binary
+    upper = float(skimage.filters.threshold_multiotsu(classes=3, hist=(counts, np.arange(256)))[1])
+    core = np.where(ink > upper, 255, 0).astype(np.uint8)
+    near_core = cv2.dilate(core, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
+    away = cv2.countNonZero(cv2.bitwise_and(binary, cv2.bitwise_not(near_core)))
+    if away <= PATTERN_SHARE * cv2.countNonZero(binary):
+        return None, binary
+    return upper, core
 
 
 def estimate_skew(binary: np.ndarray) -> tuple[float, float]:
@@ -455,10 +490,11 @@ def _rows_joining_characters(
 
 
 def _remove_lines(
-    binary: np.ndarray, text_height: float, settings: SegmentSettings
+    binary: np.ndarray, text_height: float, settings: SegmentSettings, frames: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`remove_lines`, also returning the mask of all rules (what frames are made of)."""
-    horizontal, vertical = _rules(binary, text_height, settings)
+    """:func:`remove_lines`, also returning the mask of all rules (what frames are made of), found in
+    ``frames`` (the page's ink with any printed pattern) where given."""
+    horizontal, vertical = _rules(binary if frames is None else frames, text_height, settings)
     grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
     horizontal = cv2.dilate(horizontal, grow)
     vertical = cv2.dilate(vertical, grow)
@@ -671,10 +707,11 @@ def _grow_printed(blobs: list[_Blob]) -> None:
         blob.printed = bool(mark)
 
 
-def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob]:
+def _without_commas(blobs: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
     """``blobs`` without commas and points: marks whose top is below the middle of the characters beside
     them, and which are short, or are no wider than tall and reach below those characters' foot (a
-    handwritten comma hangs from the line as tall as a small 0 beside it).
+    handwritten comma hangs from the line as tall as a small 0 beside it). A mark that closes a loop around
+    paper is no comma or point but a small 0 (many hands write an amount's last zeros small and low).
 
     Judged against the neighbours on either side (within one and a half of their heights), not against a
     number or a text line: the gap after a comma often splits an Indian amount (``12,00,500``) into groups
@@ -698,7 +735,8 @@ def _without_commas(blobs: list[_Blob], settings: SegmentSettings) -> list[_Blob
             foot = float(np.median([b.bottom for b in beside]))
             low = box.y > top + 0.4 * height
             short = box.h < settings.separator_height * height
-            if low and (short or (box.bottom > foot + COMMA_TAIL * height and box.w <= box.h)):
+            mark = low and (short or (box.bottom > foot + COMMA_TAIL * height and box.w <= box.h))
+            if mark and not encloses_paper(np.isin(labels[box.y : box.bottom, box.x : box.right], blob.labels), 0.1):
                 continue
         kept.append(blob)
     return kept
@@ -711,14 +749,17 @@ def is_stroke(ink: np.ndarray, min_elongation: float, min_lean: float) -> bool:
     return elongation >= min_elongation and lean >= min_lean
 
 
+def encloses_paper(ink: np.ndarray, share: float) -> bool:
+    """Whether ink closes a loop around paper of at least ``share`` of its box."""
+    paper = np.pad(ink == 0, 1, constant_values=True).astype(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    return count > 2 and bool((stats[2:, cv2.CC_STAT_AREA] >= share * ink.size).any())
+
+
 def is_dash(ink: np.ndarray) -> bool:
     """Whether ink is the dash of a closing '/-': a flat straight stroke (DASH) that closes no loop around
     paper (at least 1% of its box), for a cursive '000' may lie as flat and long."""
-    if not is_stroke(ink, *DASH):
-        return False
-    paper = np.pad(ink == 0, 1, constant_values=True).astype(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(paper, connectivity=4)
-    return not (count > 2 and (stats[2:, cv2.CC_STAT_AREA] >= 0.01 * ink.size).any())
+    return is_stroke(ink, *DASH) and not encloses_paper(ink, 0.01)
 
 
 def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
@@ -785,7 +826,7 @@ def _group_numbers(
     """
     fields = fields or []
     if settings.drop_separators:
-        blobs = _without_commas(blobs, settings)
+        blobs = _without_commas(blobs, settings, labels)
     in_field: dict[int, list[_Blob]] = {}
     free: list[_Blob] = []
     for blob in blobs:
@@ -857,12 +898,17 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         gray = cv2.bitwise_not(gray)
     page = binarise(gray, settings.scan_area)
     skew, skew_confidence = estimate_skew(page.binary)
-    binary, matrix, inverse = page.binary, None, None
+    binary, frames, matrix, inverse = page.binary, page.frames, None, None
     if abs(skew) >= 0.2:
         height, width = gray.shape
         matrix = cv2.getRotationMatrix2D((width / 2, height / 2), skew, 1.0)
         inverse = cv2.invertAffineTransform(matrix)
         binary = cv2.warpAffine(binary, matrix, (width, height), flags=cv2.INTER_NEAREST)
+        frames = (
+            binary
+            if page.frames is page.binary
+            else cv2.warpAffine(frames, matrix, (width, height), flags=cv2.INTER_NEAREST)
+        )
 
     # The text height sets the scale of line removal; at half resolution it is measured to within a pixel
     # or two of a tall text, in a quarter of the time. Small text is measured at full resolution.
@@ -878,7 +924,9 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         text_height = _text_height(stats, binary.shape, settings)
     if text_height == 0:
         return PageSegmentation(skew, skew_confidence, 0.0, ())
-    cleaned, removed, lines = _remove_lines(binary, text_height, settings)
+    # A page's frames may be printed lighter than the pen (in the pattern's ink); an amount cut out of its
+    # cheque has no frames to find, and a pattern's hatching would pass for bits of rule.
+    cleaned, removed, lines = _remove_lines(binary, text_height, settings, None if one_field else frames)
     fields = _find_fields(lines, text_height, settings)
     page_fields = tuple(
         Field(_to_original(f.box, inverse, gray.shape), tuple(_to_original(c, inverse, gray.shape) for c in f.cells))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from digitscan.mnist import MnistData
-from digitscan.segment import Box, SegmentSettings, estimate_skew, segment_page
+from digitscan.segment import Box, SegmentSettings, binarise, estimate_skew, segment_page
 from digitscan.synth import SyntheticPage, render_cheque, render_fields, render_form
 
 
@@ -127,11 +127,11 @@ def test_combs_are_fields_and_the_page_frame_is_not(pages: list[SyntheticPage]) 
         assert all(f.box.h <= 4 * result.text_height + 10 for f in result.fields)
 
 
-def _amount_crop(mnist: MnistData, seed: int, rule: bool) -> tuple[np.ndarray, list[Box]]:
+def _amount_crop(mnist: MnistData, seed: int, rule: bool, specks: int = 25) -> tuple[np.ndarray, list[Box]]:
     """A cheque's amount cut out: four MNIST digits filling a 64-pixel strip, speckled paper, maybe a rule."""
     rng = np.random.default_rng(seed)
     crop = np.full((64, 240), 235, np.uint8)
-    for _ in range(25):  # the patterned paper's specks and line fragments, taller than the 8-pixel floor
+    for _ in range(specks):  # the patterned paper's specks and line fragments, taller than the 8-pixel floor
         x, y = int(rng.integers(0, 235)), int(rng.integers(0, 52))
         crop[y : y + 10, x : x + 3] = 90
     truth = []
@@ -158,6 +158,30 @@ def test_an_amount_crop_is_measured_by_its_digits_not_its_specks(mnist: MnistDat
         reported = [d.box for n in result.numbers for d in n.digits]
         found += sum(any(t.iou(r) >= 0.5 for r in reported) for t in truth)
     assert found >= 18  # of 20 digits (measured: 20 without a rule, 20 with)
+
+
+def _hatched(crop: np.ndarray, spacing: int, level: int) -> np.ndarray:
+    """The mask of thin diagonal lines drawn over ``crop`` in grey ``level``: a cheque's security hatching."""
+    lines = np.zeros(crop.shape, np.uint8)
+    height, width = crop.shape
+    for x in range(-height, width, spacing):
+        cv2.line(lines, (x, height), (x + height // 2, 0), 255, 1, cv2.LINE_AA)
+    np.minimum(crop, np.where(lines > 127, level, 255).astype(np.uint8), out=crop)
+    return lines > 127
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_hatched_background_is_left_out_of_the_pen_ink_and_kept_for_frames(mnist: MnistData, seed: int) -> None:
+    crop, _ = _amount_crop(mnist, seed, rule=False, specks=0)
+    pen = crop < 64  # the strokes' cores, not their soft edges
+    plain = binarise(crop)
+    assert plain.frames is plain.binary  # on plain paper both are Otsu's
+    hatch = _hatched(crop, spacing=5, level=130)
+    away = hatch & (cv2.dilate(pen.astype(np.uint8), np.ones((5, 5), np.uint8)) == 0)
+    page = binarise(crop)
+    assert np.mean(page.binary[pen] > 0) >= 0.95  # the pen's strokes
+    assert np.mean(page.binary[away] > 0) <= 0.02  # not the hatching
+    assert np.mean(page.frames[away] > 0) >= 0.5  # which Otsu alone takes for ink
 
 
 def _page_with_printed_and_handwritten_digits(mnist: MnistData) -> tuple[np.ndarray, list[Box], list[Box]]:
@@ -304,7 +328,8 @@ def test_two_lines_of_small_type_one_over_the_other_are_not_merged_into_a_digit(
 def _amount_with_mark(mnist: MnistData, mark: str) -> np.ndarray:
     """'2 1 0' then ``mark`` then '0 0 0', the digits about 56 pixels tall on one baseline (sizes and heights
     vary a little, as a hand's do: even ones would pass for type); ``mark`` is a comma hanging from the
-    middle of the line to well below it, or a small 0 sitting low (the Chilean '40.000')."""
+    middle of the line to well below it, a point, or a small 0 sitting low (the Chilean '40.000'), or a
+    smaller one ('o'), half the digits' height: as short as a point may be."""
     page = np.full((140, 520), 240, np.uint8)
     for position, (index, size, lift) in enumerate(
         [(1, 56, 0), (2, 60, 3), (3, 54, -2), (10, 58, 2), (13, 52, -3), (25, 57, 1)]
@@ -315,17 +340,21 @@ def _amount_with_mark(mnist: MnistData, mark: str) -> np.ndarray:
         np.minimum(region, 255 - big, out=region)
     if mark == ",":
         cv2.line(page, (222, 66), (212, 104), 30, 5)  # top below the digits' middle, foot 18 px below theirs
+    elif mark == ".":
+        cv2.circle(page, (218, 82), 4, 30, -1)
     else:
-        small = cv2.resize(mnist.test_images[28], (30, 30), interpolation=cv2.INTER_CUBIC)
-        region = page[58:88, 203:233]
+        size = 30 if mark == "0" else 28
+        small = cv2.resize(mnist.test_images[28], (size, size), interpolation=cv2.INTER_CUBIC)
+        region = page[88 - size : 88, 203 : 203 + size]
         np.minimum(region, 255 - small, out=region)
     return page
 
 
-@pytest.mark.parametrize(("mark", "count"), [(",", 6), ("0", 7)])
+@pytest.mark.parametrize(("mark", "count"), [(",", 6), (".", 6), ("0", 7), ("o", 7)])
 def test_a_hanging_comma_is_dropped_and_a_small_low_zero_kept(mnist: MnistData, mark: str, count: int) -> None:
     # A handwritten comma is a long stroke, as tall as a small 0 beside it, hanging below the digits' foot
-    # (IDRBT's '3,05,000' was read as '3051000'); a small 0 no lower than the foot is a digit.
+    # (IDRBT's '3,05,000' was read as '3051000'); a small 0 no lower than the foot is a digit, even when it
+    # is shorter than a point may be: it closes a loop (ORAND '166000' was read '166').
     numbers = segment_page(_amount_with_mark(mnist, mark), SegmentSettings(drop_separators=True)).numbers
     assert sum(len(n.digits) for n in numbers) == count
 
