@@ -1,5 +1,5 @@
 """Write MNIST digits in the conventions of the hands that MNIST lacks: a 1 with a flag, a 7 with a bar, a 9
-whose stem leaves its loop on the left.
+whose stem leaves its loop on the left, a 0 cut from a cursive chain with its joining strokes.
 
 MNIST was written by American census staff and students, whose 1 is a bare stroke and whose 7 has no bar.
 Much of the world writes a 1 with a long flag at its top, crosses its 7 and starts a 9 at the foot of its
@@ -70,7 +70,38 @@ def mirrored_nine(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.pad(image[:, ::-1], _MARGIN).astype(np.float32)
 
 
-STYLES = {1: flagged_one, 7: crossed_seven, 9: mirrored_nine}
+def joined_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 0 cut out of a cursive chain (``000`` written without lifting the pen): the stubs of the strokes that
+    joined it to its neighbours, entering on the left and leaving on the right between a quarter and three
+    quarters of its height, or one joining stroke running across the loop (read as an 8 or a 6 without it)."""
+    canvas = np.pad(image, _MARGIN).astype(np.float32)
+    ink = canvas >= _INK_LEVEL
+    ys, xs = np.nonzero(ink)
+    left, right, top, bottom = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+    width, height = right - left + 1, bottom - top + 1
+    level, stroke = float(canvas.max()), max(1, round(_stroke_width(image) * rng.uniform(0.6, 1.0)))
+
+    def joining(start_x: float, end_x: float) -> None:
+        """A near-flat stroke (rising at most 20 degrees to the right, falling at most 10) at a random height."""
+        y = top + rng.uniform(0.25, 0.75) * height
+        rise = (end_x - start_x) * math.tan(math.radians(rng.uniform(-10.0, 20.0)))
+        cv2.line(canvas, (round(start_x), round(y)), (round(end_x), round(y - rise)), level, stroke, cv2.LINE_AA)
+
+    def reach() -> float:
+        return rng.uniform(0.15, 0.4) * width
+
+    if rng.random() < 1 / 3:  # the joining stroke crosses the loop
+        joining(left + rng.uniform(0.0, 0.3) * width, right + reach())
+        return canvas
+    sides = ((True, False), (False, True), (True, True))[int(rng.integers(3))]
+    if sides[0]:  # entering from the left neighbour, at the loop's left side
+        joining(left - reach(), left + 1)
+    if sides[1]:  # leaving towards the right neighbour
+        joining(right - 1, right + reach())
+    return canvas
+
+
+STYLES = {0: joined_zero, 1: flagged_one, 7: crossed_seven, 9: mirrored_nine}
 
 
 def styled_digits(

@@ -1,4 +1,4 @@
-"""Styled training digits (flagged 1s, crossed 7s) and the elastic bending of training batches."""
+"""Styled training digits (flagged 1s, crossed 7s, mirrored 9s, joined 0s) and the elastic bending of batches."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
-from digitscan.styles import _MARGIN, crossed_seven, flagged_one, mirrored_nine, styled_digits
+from digitscan.styles import _MARGIN, crossed_seven, flagged_one, joined_zero, mirrored_nine, styled_digits
 from digitscan.train import TrainSettings, _bend
 
 
@@ -59,6 +59,29 @@ def test_a_mirrored_nine_is_the_nine_seen_in_a_mirror(mnist: MnistData) -> None:
         styled = mirrored_nine(nine, np.random.default_rng(0))
         assert np.array_equal(styled[_MARGIN:-_MARGIN, _MARGIN:-_MARGIN], nine[:, ::-1])
         assert not styled[:_MARGIN].any() and not styled[:, :_MARGIN].any()
+
+
+def test_a_joined_zero_has_near_flat_strokes_reaching_past_its_loop(mnist: MnistData) -> None:
+    rng = np.random.default_rng(2)
+    zeros = mnist.test_images[mnist.test_labels == 0][:200]
+    sides = {"left": 0, "right": 0}
+    flatness = []
+    for zero in zeros:
+        added = _added(zero, joined_zero(zero, rng))
+        ys, xs = np.nonzero(np.pad(zero, _MARGIN) >= 128)
+        join_ys, join_xs = np.nonzero(added)
+        assert len(join_ys) >= 3
+        # Joining strokes lie flat (a ligature, not a stem) and start in the loop's middle half; rising, they may
+        # end near its top.
+        flatness.append((join_xs.max() - join_xs.min() + 1) / (join_ys.max() - join_ys.min() + 1))
+        assert ys.min() <= join_ys.mean() <= ys.max()
+        # Each drawing reaches out of the loop on at least one side: the stub of a neighbour's stroke.
+        left, right = join_xs.min() < xs.min(), join_xs.max() > xs.max()
+        assert left or right
+        sides["left"] += left
+        sides["right"] += right
+    assert min(sides.values()) >= 50  # both neighbours' strokes are drawn, often
+    assert np.median(flatness) > 2 and np.percentile(flatness, 5) > 0.8
 
 
 def test_styled_digits_take_the_share_of_the_chosen_digits_and_keep_their_labels(mnist: MnistData) -> None:
