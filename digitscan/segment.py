@@ -182,11 +182,11 @@ def binarise(gray: np.ndarray, sample: tuple[int, int, int, int] | None = None) 
         own, _ = cv2.threshold(ink[y : y + h, x : x + w], 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         if threshold < own / 2:
             threshold, binary = cv2.threshold(ink, own, 255, cv2.THRESH_BINARY)
+    frames, faint = binary, 0.5
     if threshold < 25:  # a blank page: Otsu splits paper noise; demand real contrast instead
         _, binary = cv2.threshold(ink, 60, 255, cv2.THRESH_BINARY)
-        threshold = 60
-    frames, faint = binary, 0.5
-    if threshold >= 25:
+        frames, threshold = binary, 60
+    else:
         pattern_threshold, binary = _above_pattern(ink, binary)
         # Over a pattern, the crops keep less of the faint ink around the strokes: most of it is pattern.
         if pattern_threshold is not None:
