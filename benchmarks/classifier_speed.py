@@ -1,6 +1,6 @@
 """Digits per second of the shipped model against the classic tutorial CNN, measured in the same run.
 
-    .venv/bin/python benchmarks/classifier_speed.py [--seconds 3]
+    .venv/bin/python benchmarks/classifier_speed.py [--seconds 3] [--model M.keras]
 
 Both models run the way digitscan runs them: a traced ``model(x, training=False)`` on fixed-size batches.
 The tutorial CNN (Conv32 3x3, MaxPool, Dense128, Dense10) is the baseline; the ratio is what matters,
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -85,8 +86,9 @@ def main() -> None:
     """Print digits/second per batch size for both models and the cost ratio."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement")
+    parser.add_argument("--model", type=Path, help="a model other than the shipped one (an ensemble, a candidate)")
     args = parser.parse_args()
-    shipped = DigitClassifier().keras_model
+    shipped = DigitClassifier(args.model).keras_model
     baseline = tutorial_cnn()
     print(f"{'batch':>6} {'shipped d/s':>12} {'tutorial d/s':>13} {'cost ratio':>11} {'LiteRT d/s':>11} {'gain':>6}")
     for batch in BATCHES:

@@ -12,23 +12,36 @@ works on a 100-pixel amount crop and a 300 dpi form.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import skimage.filters
+import skimage.measure
 
 MAX_SKEW_DEG = 15.0
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
 CLOSING_ELONGATION = 2.5  # ...and a stroke: its ink at least this many times as long as it is wide
+# A last mark this much taller than the digits and closing no loop is a closing '/' whatever its shape: written
+# in one stroke with its dash ('/-' as a hook or a check mark) it is no straight stroke. On IDRBT cheques such
+# marks stand 1.75-2.2 times as tall as the digits; ORAND-CAR's tallest last digits stand at most 1.62.
+CLOSING_TOWER = 1.7
 DASH = (3.0, 60.0)  # the '-' of a closing '/-': its ink this many times as long as wide, lying this flat
 # (degrees from the vertical)
 # In page mode a comma may also be tall: it then hangs at least COMMA_TAIL of the digits' height below their
 # foot. A mark is judged against the neighbours at least SEPARATOR_NEIGHBOUR of its own height.
 COMMA_TAIL = 0.2
 SEPARATOR_NEIGHBOUR = 0.8
+# A small low mark that is a 0 left open at the top (many hands write an amount's last zeros small, low and
+# quick): at least as wide as OPEN_ZERO_ASPECT times its height, round (its ink at most OPEN_ZERO_ELONGATION
+# times as long as wide) and hollow (at most OPEN_ZERO_SOLIDITY of its convex hull inked). A point is solid;
+# a comma, a stroke or a dash is long.
+OPEN_ZERO_ASPECT = 0.9
+OPEN_ZERO_ELONGATION = 2.2
+OPEN_ZERO_SOLIDITY = 0.65
 
 
 @dataclass(frozen=True)
@@ -707,39 +720,51 @@ def _grow_printed(blobs: list[_Blob]) -> None:
         blob.printed = bool(mark)
 
 
-def _without_commas(blobs: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
-    """``blobs`` without commas and points: marks whose top is below the middle of the characters beside
-    them, and which are short, or are no wider than tall and reach below those characters' foot (a
-    handwritten comma hangs from the line as tall as a small 0 beside it). A mark that closes a loop around
-    paper is no comma or point but a small 0 (many hands write an amount's last zeros small and low).
+def separator_marks(boxes: list[Box], ink_of: Callable[[int], np.ndarray], separator_height: float) -> set[int]:
+    """Indices of the commas and points among the marks of a line (``boxes``; ``ink_of(i)``: mark i's ink):
+    marks whose top is below the middle of the characters beside them, and which are short, or are no wider
+    than tall and reach below those characters' foot (a handwritten comma hangs from the line as tall as a
+    small 0 beside it). A mark that closes a loop around paper, or is round and hollow
+    (:func:`is_small_zero`), is no comma or point but a small 0.
 
     Judged against the neighbours on either side (within one and a half of their heights), not against a
     number or a text line: the gap after a comma often splits an Indian amount (``12,00,500``) into groups
-    of one or two digits, and a comma sitting low may fall outside its line.
+    of one or two digits, a comma sitting low may fall outside its line, and an amount's last zeros written
+    small would set a line's median top as low as a comma's.
     """
-    kept = []
-    for blob in blobs:
-        box = blob.box
+    marks = set()
+    for index, box in enumerate(boxes):
         beside = [
-            other.box
-            for other in blobs
-            if other is not blob
-            and other.box.h > SEPARATOR_NEIGHBOUR * box.h
-            and max(other.box.x - box.right, box.x - other.box.right) < 1.5 * other.box.h
-            and other.box.y < box.bottom
-            and box.y < other.box.bottom + 0.5 * other.box.h
+            other
+            for j, other in enumerate(boxes)
+            if j != index
+            and other.h > SEPARATOR_NEIGHBOUR * box.h
+            and max(other.x - box.right, box.x - other.right) < 1.5 * other.h
+            and other.y < box.bottom
+            and box.y < other.bottom + 0.5 * other.h
         ]
-        if len(beside) >= 2:
-            height = float(np.median([b.h for b in beside]))
-            top = float(np.median([b.y for b in beside]))
-            foot = float(np.median([b.bottom for b in beside]))
-            low = box.y > top + 0.4 * height
-            short = box.h < settings.separator_height * height
-            mark = low and (short or (box.bottom > foot + COMMA_TAIL * height and box.w <= box.h))
-            if mark and not encloses_paper(np.isin(labels[box.y : box.bottom, box.x : box.right], blob.labels), 0.1):
-                continue
-        kept.append(blob)
-    return kept
+        if len(beside) < 2:
+            continue
+        height = float(np.median([b.h for b in beside]))
+        top = float(np.median([b.y for b in beside]))
+        foot = float(np.median([b.bottom for b in beside]))
+        low = box.y > top + 0.4 * height
+        short = box.h < separator_height * height
+        mark = low and (short or (box.bottom > foot + COMMA_TAIL * height and box.w <= box.h))
+        if mark and not is_small_zero(ink_of(index)):
+            marks.add(index)
+    return marks
+
+
+def _without_commas(blobs: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
+    """``blobs`` without commas and points (:func:`separator_marks`); ``labels``: the page's components."""
+
+    def ink_of(index: int) -> np.ndarray:
+        box = blobs[index].box
+        return np.isin(labels[box.y : box.bottom, box.x : box.right], blobs[index].labels)
+
+    marks = separator_marks([blob.box for blob in blobs], ink_of, settings.separator_height)
+    return [blob for index, blob in enumerate(blobs) if index not in marks]
 
 
 def is_stroke(ink: np.ndarray, min_elongation: float, min_lean: float) -> bool:
@@ -756,6 +781,23 @@ def encloses_paper(ink: np.ndarray, share: float) -> bool:
     return count > 2 and bool((stats[2:, cv2.CC_STAT_AREA] >= share * ink.size).any())
 
 
+def is_small_zero(ink: np.ndarray) -> bool:
+    """Whether a small mark (ink high, 2-D) is a 0 rather than a point or comma: it closes a loop around paper
+    (at least 10% of its box), or its largest piece is a loop left open, wide, round and hollow (OPEN_ZERO_*)."""
+    if encloses_paper(ink, 0.1):
+        return True
+    regions = skimage.measure.regionprops(skimage.measure.label(ink > 0, connectivity=2))
+    if not regions:
+        return False
+    piece = max(regions, key=lambda region: region.area)
+    top, left, bottom, right = piece.bbox
+    return (
+        right - left >= OPEN_ZERO_ASPECT * (bottom - top)
+        and piece.axis_major_length <= OPEN_ZERO_ELONGATION * max(piece.axis_minor_length, 1.0)
+        and piece.solidity <= OPEN_ZERO_SOLIDITY
+    )
+
+
 def is_dash(ink: np.ndarray) -> bool:
     """Whether ink is the dash of a closing '/-': a flat straight stroke (DASH) that closes no loop around
     paper (at least 1% of its box), for a cursive '000' may lie as flat and long."""
@@ -764,8 +806,9 @@ def is_dash(ink: np.ndarray) -> bool:
 
 def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.ndarray) -> list[_Blob]:
     """A number without its closing '/-' (or '/=', '/—'): the dashes at its end (flat straight strokes with
-    no loop), then its '/', a last stroke that towers over the digits or came before a dash (a tall 8 or 0
-    at the end is a digit, and so is a leaning '1' a little taller than the digits with no dash after it).
+    no loop), then its '/', a last stroke that is tall or came before a dash, or a last mark with no loop
+    that towers over the digits (CLOSING_TOWER); a tall 8 or 0 at the end is a digit, and so is a leaning
+    '1' a little taller than the digits with no dash after it.
     ``labels``: the page's components, of which the blobs are made."""
     if len(number) < 3:
         return number
@@ -779,8 +822,11 @@ def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.
         kept.pop()
     last = kept[-1]
     dashed = len(kept) < len(number)
-    tall = last.box.h >= settings.closing_height * float(np.median([b.box.h for b in kept[:-1]]))
-    if (dashed or tall) and principal_axis(ink(last))[0] >= CLOSING_ELONGATION:
+    median = float(np.median([b.box.h for b in kept[:-1]]))
+    tall = last.box.h >= settings.closing_height * median
+    straight = principal_axis(ink(last))[0] >= CLOSING_ELONGATION
+    towering = last.box.h >= CLOSING_TOWER * median and not encloses_paper(ink(last), 0.01)
+    if ((dashed or tall) and straight) or towering:
         kept.pop()
     return kept
 

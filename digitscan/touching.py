@@ -24,7 +24,10 @@ from digitscan.segment import Box
 
 MIN_ASPECT_TO_CUT = 0.7  # width / height from which a blob may hold two digits
 MIN_PART_ASPECT = 0.12  # a part narrower than this (width / height) is a sliver of a stroke, not a digit ('1' is ~0.2)
-MAX_PART_ASPECT = 1.2  # a part wider than this is more than one digit
+# A part wider than this is more than one digit. Parts of a chain are measured against the chain's height, and
+# a cursive 0 joined to its neighbours is flat: at 1.2 the last 0 of "12.000" (its span 1.25 as wide as the
+# chain is tall) could only be read as two halves, a 6 and a 7. The width prior (WIDE_PENALTY) weighs the rest.
+MAX_PART_ASPECT = 1.8
 MAX_CUT_POINTS = 10  # the cheapest local minima kept: enough for a blob of five or six digits
 # Log-probability a cut costs where the pen crosses the column 0 to 4 times (no cut where more): once
 # is the stroke joining two digits; twice may be where two loops touch, but is also the middle of every 0;

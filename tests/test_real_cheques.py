@@ -60,3 +60,21 @@ def test_dates_read_exactly_and_printed_numbers_left_out(dates, classifier) -> N
     printed = _digits(ProcessOptions(printed=True), classifier)
     for name in CHEQUES:
         assert sum(d.printed for d in _micr(printed[name])) >= 15, name  # reported, marked printed
+
+
+@pytest.mark.parametrize("name", ["Cheque_083658.jpg", "Cheque_309131.jpg"])
+def test_an_amount_closed_by_a_towering_hooked_slash_loses_it(classifier, name: str) -> None:  # type: ignore[no-untyped-def]
+    # '/-' written in one stroke (a check mark, a slash with its dash hooked on): no straight stroke, but twice
+    # as tall as the digits and closing no loop. It was read as a last digit: '22550001', '5100005'.
+    if not IDRBT.is_dir():
+        pytest.skip(
+            "../shared/data/real/cheques_idrbt is absent (real scans are evaluation data kept outside the repo)"
+        )
+    with (IDRBT / "labels.csv").open(newline="", encoding="utf-8") as stream:
+        (row,) = [r for r in csv.DictReader(stream) if Path(r["image"]).name == name and r["field"] == "amount"]
+    box = (float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"]))
+    run = process([IDRBT / "images" / name], ProcessOptions(), classifier=classifier)
+    inside = sorted(
+        (d for n in run.files[0].pages[0].numbers for d in n.digits if _inside(d, box)), key=lambda d: d.box.x
+    )
+    assert "".join(str(d.digit) for d in inside) == row["digits"]

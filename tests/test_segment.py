@@ -275,21 +275,25 @@ def test_a_neat_amount_cut_out_of_a_cheque_is_read_as_handwriting(mnist: MnistDa
 
 
 def _amount_ending_with(mnist: MnistData, last: str) -> np.ndarray:
-    """Three handwritten digits about 42 pixels tall ('2 1 0'), then ``last``: an '8' over 60 tall, a
+    """Three handwritten digits about 42 pixels tall ('2 1 0'), then ``last``: an '8' over 60 tall (or over 80), a
     straight '/' over 60 tall, a leaning '/' a quarter taller than the digits alone or with a hooked dash
-    after it ('/-', as IDRBT's '1,25,000/-'), or three small loops written in one flat stroke ('000')."""
-    page = np.full((120, 420), 240, np.uint8)
+    after it ('/-', as IDRBT's '1,25,000/-'), a '/-' in one stroke like a check mark twice their height, or three
+    small loops written in one flat stroke ('000')."""
+    page = np.full((140, 420), 240, np.uint8)
     for position, index in enumerate([1, 3, 13]):  # 2 1 0
         big = cv2.resize(mnist.test_images[index], (56, 56), interpolation=cv2.INTER_CUBIC)
         region = page[30:86, 40 + 60 * position : 96 + 60 * position]
         np.minimum(region, 255 - big, out=region)
-    if last == "8":
+    if last in ("8", "towering 8"):
         eight = int(np.flatnonzero(mnist.test_labels == 8)[0])
-        big = cv2.resize(mnist.test_images[eight], (104, 104), interpolation=cv2.INTER_CUBIC)
-        region = page[8:112, 210:314]
+        size = 104 if last == "8" else 130
+        big = cv2.resize(mnist.test_images[eight], (size, size), interpolation=cv2.INTER_CUBIC)
+        region = page[8 : 8 + size, 210 : 210 + size]
         np.minimum(region, 255 - big, out=region)
     elif last == "/":
         cv2.line(page, (240, 90), (262, 24), 30, 4)
+    elif last == "check":  # a '/-' in one stroke, the dash written first and hooked into the slash
+        cv2.polylines(page, [np.array([[212, 44], [240, 104], [276, 14]], np.int32)], False, 30, 4)
     elif last == "000":
         for x in (234, 256, 278):
             cv2.ellipse(page, (x, 62), (13, 8), 0, 0, 360, 30, 4)
@@ -301,9 +305,13 @@ def _amount_ending_with(mnist: MnistData, last: str) -> np.ndarray:
     return page
 
 
-@pytest.mark.parametrize(("last", "count"), [("8", 4), ("/", 3), ("/-", 3), ("short /", 4), ("000", 4)])
+@pytest.mark.parametrize(
+    ("last", "count"),
+    [("8", 4), ("towering 8", 4), ("/", 3), ("/-", 3), ("check", 3), ("short /", 4), ("000", 4)],
+)
 def test_a_closing_mark_is_dropped_and_a_digit_kept(mnist: MnistData, last: str, count: int) -> None:
-    # An amount closed with a towering '/', or with '/-' whatever the slash's height, loses it; a tall 8, a
+    # An amount closed with a towering '/', or with '/-' whatever the slash's height, or with a towering mark
+    # that closes no loop (IDRBT's '22,55,000' ended in a check mark, read as a 1), loses it; a tall 8, a
     # leaning stroke a little taller than the digits with no dash after it (a '1'), and a flat cursive '000'
     # (as long and flat as a dash, but looped) stay
     page = _amount_ending_with(mnist, last)
@@ -329,7 +337,8 @@ def _amount_with_mark(mnist: MnistData, mark: str) -> np.ndarray:
     """'2 1 0' then ``mark`` then '0 0 0', the digits about 56 pixels tall on one baseline (sizes and heights
     vary a little, as a hand's do: even ones would pass for type); ``mark`` is a comma hanging from the
     middle of the line to well below it, a point, or a small 0 sitting low (the Chilean '40.000'), or a
-    smaller one ('o'), half the digits' height: as short as a point may be."""
+    smaller one ('o'), half the digits' height: as short as a point may be; ')' is a curved comma, 'u' a
+    small 0 whose loop the pen left open at the top."""
     page = np.full((140, 520), 240, np.uint8)
     for position, (index, size, lift) in enumerate(
         [(1, 56, 0), (2, 60, 3), (3, 54, -2), (10, 58, 2), (13, 52, -3), (25, 57, 1)]
@@ -342,6 +351,10 @@ def _amount_with_mark(mnist: MnistData, mark: str) -> np.ndarray:
         cv2.line(page, (222, 66), (212, 104), 30, 5)  # top below the digits' middle, foot 18 px below theirs
     elif mark == ".":
         cv2.circle(page, (218, 82), 4, 30, -1)
+    elif mark == ")":  # a comma curved like a bracket, hanging as far below the foot
+        cv2.ellipse(page, (212, 86), (7, 18), 0, -80, 90, 30, 5)
+    elif mark == "u":  # a small 0 left open at the top
+        cv2.ellipse(page, (218, 76), (12, 8), 0, -50, 230, 30, 4)
     else:
         size = 30 if mark == "0" else 28
         small = cv2.resize(mnist.test_images[28], (size, size), interpolation=cv2.INTER_CUBIC)
@@ -350,11 +363,12 @@ def _amount_with_mark(mnist: MnistData, mark: str) -> np.ndarray:
     return page
 
 
-@pytest.mark.parametrize(("mark", "count"), [(",", 6), (".", 6), ("0", 7), ("o", 7)])
+@pytest.mark.parametrize(("mark", "count"), [(",", 6), (".", 6), (")", 6), ("0", 7), ("o", 7), ("u", 7)])
 def test_a_hanging_comma_is_dropped_and_a_small_low_zero_kept(mnist: MnistData, mark: str, count: int) -> None:
     # A handwritten comma is a long stroke, as tall as a small 0 beside it, hanging below the digits' foot
     # (IDRBT's '3,05,000' was read as '3051000'); a small 0 no lower than the foot is a digit, even when it
-    # is shorter than a point may be: it closes a loop (ORAND '166000' was read '166').
+    # is shorter than a point may be: it closes a loop (ORAND '166000' was read '166'), or is round and
+    # hollow though the pen left it open (ORAND '3400' was read '340').
     numbers = segment_page(_amount_with_mark(mnist, mark), SegmentSettings(drop_separators=True)).numbers
     assert sum(len(n.digits) for n in numbers) == count
 

@@ -50,6 +50,24 @@ def test_two_loops_side_by_side_are_two_digits_cut_between_the_loops() -> None:
     assert not propose(eight).loops_side_by_side and not propose(wide_zero).loops_side_by_side
 
 
+def test_a_flat_zero_in_a_cursive_chain_is_offered_as_one_span() -> None:
+    # ORAND-CAR a_car_000940 "40.000": its joined 0s are flatter than the chain is tall, so the last one (a
+    # span 1.25 times the chain's height) could only be read in two halves, a 6 and a 7.
+    chain = np.zeros((51, 211), np.uint8)
+    for centre in (35, 105, 175):
+        cv2.ellipse(chain, (centre, 25), (32, 22), 0, 0, 360, 255, 5)  # each 0 1.3 times as wide as the chain is tall
+    proposal = propose(chain)
+    assert proposal.loops_side_by_side
+    zeros = [
+        span
+        for span in proposal.spans
+        if any(abs(span[0] - (c - 35)) <= 3 and abs(span[1] - (c + 35)) <= 3 for c in (35, 105, 175))
+    ]
+    assert len(zeros) == 3
+    parts = [(True, 0.99 if span in zeros else 0.5) for span in proposal.spans]
+    assert [proposal.spans[i] for i in choose(proposal, (True, 0.9), parts) or ()] == zeros
+
+
 def test_a_span_drops_the_severed_end_of_its_neighbour_but_keeps_its_own_strokes() -> None:
     blob = np.zeros((40, 70), np.uint8)
     cv2.circle(blob, (50, 20), 12, 255, 3)  # a 0 on the right
