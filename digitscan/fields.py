@@ -36,6 +36,7 @@ from digitscan.segment import (
     is_dash,
     is_stroke,
     segment_page,
+    separator_marks,
 )
 from digitscan.template import FieldSpec, Template
 
@@ -117,7 +118,8 @@ def _amount(
     """Indices of the candidates that are digits of an amount.
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
-    zone at the box's left), separators (commas, points: short, or hanging below the digits' tops), and
+    zone at the box's left), separators (commas, points: short, or hanging below the digits' tops, judged
+    against the field and against their neighbours, :func:`digitscan.segment.separator_marks`), and
     the closing '/-': its dash when kept as a candidate (a flat straight stroke at the end, no loop), then its '/'
     (the last candidate, when it towers over the digits, is a straight leaning stroke a little taller than
     them, or has a dash after it).
@@ -128,10 +130,17 @@ def _amount(
         keep = keep[1:]
     if not keep:
         return []
+    # Separators: short, or hanging from the middle of the line down (a comma's top is below the digits'), as
+    # judged against the whole field or against the marks beside them (an amount's last zeros written small
+    # set the field's median top as low as a comma's).
     median = float(np.median([found[i][0].h for i in keep]))
     top = float(np.median([found[i][0].y for i in keep]))
-    # separators are short, or hang from the middle of the line down (a comma's top is below the digits')
-    keep = [i for i in keep if found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median]
+    marks = separator_marks([found[i][0] for i in keep], lambda j: found[keep[j]][1].ink > 0, SEPARATOR_HEIGHT)
+    keep = [
+        i
+        for j, i in enumerate(keep)
+        if j not in marks and found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median
+    ]
     # The closing '/-' (or '/=', '/—'): its dash when segmentation kept it, then its '/'.
     while len(keep) > 1 and is_dash(found[keep[-1]][1].ink):
         keep = keep[:-1]
