@@ -9,8 +9,9 @@ process`` does (the library pipeline, the results CSV written by the writers), s
 layout and overall: box recall and precision (IoU >= 0.5), numbers read exactly, digit accuracy, the share of
 wrong numbers flagged needs_review, and printed digits and letters reported as handwriting, next to the
 targets. Then where the mistakes are: what went wrong with each wrong number (a digit missed, misread, or
-grouped wrongly), numbers with a touching pair or a broken digit, pages thresholded to 1 bit, and what the
-reported boxes that match no handwritten digit lie on.
+grouped wrongly), numbers with a touching pair or a broken digit, pages thresholded to 1 bit, what the
+reported boxes that match no handwritten digit lie on, and the share of reported digits flagged
+needs_review (what review costs).
 """
 
 from __future__ import annotations
@@ -117,6 +118,9 @@ def main() -> None:
     )
     for line in failures(truth, scored):
         print(line)
+    digits = [d for f in run.files for page in f.pages for number in page.numbers for d in number.digits]
+    flagged = sum(d.needs_review for d in digits)
+    print(f"reported digits flagged needs_review: {flagged}/{len(digits)} ({flagged / max(1, len(digits)):.1%})")
 
 
 if __name__ == "__main__":

@@ -97,6 +97,7 @@ class PageWork:
     alignment: PageAlignment | None = None
     skew_confidence: float = 0.0
     frames: tuple[Field, ...] = ()  # the printed combs and boxes segmentation found (page mode)
+    leftovers: tuple[Box, ...] = ()  # marks too short for a digit, too big for a speck (page mode)
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ def read_file(
             for number in segmentation.numbers:
                 digits = []
                 for digit in number.digits:
-                    digits.append(_digit_work(digit.box, digit.ink, inks, printed=digit.printed))
+                    digits.append(
+                        _digit_work(digit.box, digit.ink, inks, touching=not digit.in_cell, printed=digit.printed)
+                    )
                 numbers.append(tuple(digits))
             height, width = page.image.shape
             work = PageWork(
@@ -210,6 +213,7 @@ def read_file(
                 normalize_many(inks),
                 skew_confidence=segmentation.skew_confidence,
                 frames=segmentation.fields,
+                leftovers=segmentation.leftovers,
             )
             pages.append(work)
     except InputFileError as exc:
@@ -472,7 +476,7 @@ class _Run:
                     digits = [replace(d, needs_review=True) for d in digits]
                 numbers.append(NumberResult(number_index, tuple(digits), form_field.name, valid, form_field.region))
             if self.template is None:
-                numbers = [_reviewed_beside(number, unread) for number in numbers]
+                numbers = [_reviewed_beside(number, unread + list(page.leftovers)) for number in numbers]
             result = PageResult(
                 page.page,
                 page.width,

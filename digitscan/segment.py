@@ -21,6 +21,7 @@ import skimage.filters
 import skimage.measure
 
 MAX_SKEW_DEG = 15.0
+COMB_CELL = 1.3  # a comb's cell, which holds one digit, is at most this wide for its height
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
@@ -91,6 +92,7 @@ class DigitCandidate:
     box: Box
     ink: np.ndarray
     printed: bool = False  # part of a run of printed characters (kept only with ``keep_printed``)
+    in_cell: bool = False  # alone in a comb's cell, no wider than it: one digit, never cut into two
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,9 @@ class PageSegmentation:
     text_height: float
     numbers: tuple[NumberCandidate, ...]
     fields: tuple[Field, ...] = ()
+    # Marks too short for a digit but too big for a point or a speck, left out (original page coordinates): a
+    # digit's broken stroke, a cursive '000' written small. A number beside one is reviewed (pipeline).
+    leftovers: tuple[Box, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,7 @@ class SegmentSettings:
     """Tunable thresholds, all relative to the page's text height unless named otherwise."""
 
     min_digit_height: float = 0.45  # smaller components are specks, dots, commas
+    min_leftover: float = 0.25  # a mark shorter than a digit but at least this tall and wide is reported
     max_digit_height: float = 3.0  # taller ones are frames or rules left over
     max_aspect: float = 7.0  # wider than this (w/h) is a rule or a long stroke (touching digits are cut later)
     joined_aspect: float = 3.5  # wider than this may be characters joined by what is left of their line
@@ -573,6 +579,7 @@ class _Blob:
     box: Box
     labels: list[int]
     printed: bool = False
+    in_cell: bool = False  # the only digit in a comb's cell, no wider than it
 
 
 def _is_field_wall(box: Box, shape: tuple[int, int]) -> bool:
@@ -840,6 +847,31 @@ def _field_of(box: Box, fields: list[Field]) -> int | None:
     return None
 
 
+def _one_blob_a_cell(blobs: list[_Blob], cells: tuple[Box, ...]) -> list[_Blob]:
+    """``blobs`` (left to right) with those whose centres share a comb cell merged: a comb holds one digit a
+    cell, so pieces in one cell are one digit's (a stroke the pen or the removed cell wall broke), and a digit
+    no wider than its cell is never cut into two (``in_cell``). A cell wider than COMB_CELL times its height
+    (an amount box beside its currency sign's cell) holds a number."""
+    merged: dict[int, list[_Blob]] = {}
+    for position, blob in enumerate(blobs):
+        cx, cy = blob.box.x + blob.box.w / 2, blob.box.y + blob.box.h / 2
+        cell = next(
+            (
+                i
+                for i, c in enumerate(cells)
+                if c.x <= cx <= c.right and c.y <= cy <= c.bottom and c.w <= COMB_CELL * c.h
+            ),
+            None,
+        )
+        merged.setdefault(-1 - position if cell is None else cell, []).append(blob)
+    kept = []
+    for key, group in merged.items():
+        box = Box.enclosing([b.box for b in group])
+        in_cell = key >= 0 and box.w <= cells[key].w
+        kept.append(_Blob(box, [n for b in group for n in b.labels], group[0].printed, in_cell))
+    return sorted(kept, key=lambda b: b.box.x)
+
+
 def _lines_of(items: list[tuple[Box, list[_Blob]]]) -> list[list[tuple[Box, list[_Blob]]]]:
     """Group boxed items into text lines (an item joins a line its centre falls in), lines top to bottom."""
     lines: list[list[tuple[Box, list[_Blob]]]] = []
@@ -884,6 +916,8 @@ def _group_numbers(
     numbers = []
     for index, members in in_field.items():
         number = sorted(members, key=lambda b: b.box.x)
+        if len(fields[index].cells) > 1:
+            number = _one_blob_a_cell(number, fields[index].cells)
         if settings.drop_separators and len(fields[index].cells) == 1:  # a comb cell holds a digit
             number = _without_closing(number, settings, labels)
         numbers.append(number)
@@ -1007,8 +1041,15 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         and blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
+    leftovers = tuple(
+        _to_original(blob.box, inverse, gray.shape)
+        for blob in blobs
+        if not blob.printed
+        and settings.min_leftover * text_height <= min(blob.box.h, blob.box.w)
+        and blob.box.h < settings.min_digit_height * text_height
+    )
     if not digits:
-        return PageSegmentation(skew, skew_confidence, text_height, (), page_fields)
+        return PageSegmentation(skew, skew_confidence, text_height, (), page_fields, leftovers)
 
     margin = max(1, int(0.08 * text_height))
     dilate = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
@@ -1022,6 +1063,6 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
             mask = cv2.dilate(np.isin(labels[y0:y1, x0:x1], blob.labels).astype(np.uint8), dilate)
             mask[removed[y0:y1, x0:x1] > 0] = 0  # the rules' ink is not the digit's
             crop = _deskewed_ink(page.ink, matrix, x0, y0, x1, y1) * mask
-            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop, blob.printed))
+            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop, blob.printed, blob.in_cell))
         numbers.append(NumberCandidate(tuple(candidates)))
-    return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers), page_fields)
+    return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers), page_fields, leftovers)

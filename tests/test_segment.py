@@ -390,3 +390,44 @@ def test_a_frames_walls_are_not_ones_even_without_a_rule_below(mnist: MnistData,
     numbers = segment_page(page, SegmentSettings(drop_separators=True)).numbers
     boxes = [d.box for n in numbers for d in n.digits]
     assert len(boxes) == 3 and all(b.x >= 200 and b.right <= 400 for b in boxes)
+
+
+@pytest.mark.parametrize("mark", ["ooo", "."])
+def test_a_mark_too_short_for_a_digit_but_no_speck_is_reported_as_leftover(mnist: MnistData, mark: str) -> None:
+    # ORAND '6.000' (its 000 a third of the 6's height, in one stroke) was read '6', its amount not flagged:
+    # a mark this big beside a number may be digits it lacks. A point is no such mark.
+    page = _amount_with_mark(mnist, ".")
+    page[:, 195:] = 240  # '2 1 0' and the point, digits about 42 pixels tall
+    if mark == "ooo":
+        for x in (214, 230, 246):  # a third as tall as the digits, touching: one mark
+            cv2.ellipse(page, (x, 78), (7, 5), 0, 0, 360, 30, 3)
+    segmentation = segment_page(page, SegmentSettings(drop_separators=True))
+    assert [len(n.digits) for n in segmentation.numbers] == [3]
+    if mark == "ooo":
+        (leftover,) = segmentation.leftovers
+        assert 200 <= leftover.x <= 210 and leftover.right >= 250
+    else:
+        assert segmentation.leftovers == ()
+
+
+@pytest.mark.parametrize("cell_width", [56, 180])
+def test_pieces_in_one_comb_cell_are_one_digit(mnist: MnistData, cell_width: int) -> None:
+    # IDRBT 100829's date comb: a digit written in two pieces side by side in one cell was read as two digits
+    # ('0116122016' for '01022016'). A comb holds one digit a cell; a wide cell (an amount box) holds a number.
+    page = np.full((200, 700), 245, np.uint8)
+    left, top, height = 80, 60, 60
+    offsets = [0, 56, 112, 168] if cell_width == 56 else [0, 60, 180]  # where each digit is written
+    cells = 4 if cell_width == 56 else 2
+    cv2.rectangle(page, (left, top), (left + cells * cell_width, top + height), 30, 2)
+    for i in range(1, cells):
+        cv2.line(page, (left + i * cell_width, top), (left + i * cell_width, top + height), 30, 2)
+    for offset, index in zip(offsets, [1, 3, 13, 2], strict=False):  # 2 1 0 1
+        big = cv2.resize(mnist.test_images[index], (50, 50), interpolation=cv2.INTER_CUBIC)
+        region = page[top + 5 : top + 55, left + offset + 3 : left + offset + 53]
+        np.minimum(region, 255 - big, out=region)
+    zero = left + offsets[2] + 3
+    page[top + 2 : top + height - 2, zero + 23 : zero + 27] = 245  # the 0 in two arcs side by side
+    numbers = segment_page(page).numbers
+    assert [len(n.digits) for n in numbers] == [4]  # the comb: 2 1 0 1; the box: 2 1 and the 0's two arcs
+    # a digit alone in a comb's cell is never cut into two (the touching-digit reader leaves it whole)
+    assert [d.in_cell for d in numbers[0].digits] == [cell_width == 56] * 4
