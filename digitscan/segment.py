@@ -829,20 +829,26 @@ def _without_closing(number: list[_Blob], settings: SegmentSettings, labels: np.
         kept.pop()
     last = kept[-1]
     dashed = len(kept) < len(number)
+    last_ink = ink(last)
     median = float(np.median([b.box.h for b in kept[:-1]]))
     tall = last.box.h >= settings.closing_height * median
-    straight = principal_axis(ink(last))[0] >= CLOSING_ELONGATION
-    towering = last.box.h >= CLOSING_TOWER * median and not encloses_paper(ink(last), 0.01)
+    straight = principal_axis(last_ink)[0] >= CLOSING_ELONGATION
+    towering = last.box.h >= CLOSING_TOWER * median and not encloses_paper(last_ink, 0.01)
     if ((dashed or tall) and straight) or towering:
         kept.pop()
     return kept
 
 
+def _holds_centre(cell: Box, box: Box) -> bool:
+    """Whether ``box``'s centre lies in ``cell``."""
+    cx, cy = box.x + box.w / 2, box.y + box.h / 2
+    return cell.x <= cx <= cell.right and cell.y <= cy <= cell.bottom
+
+
 def _field_of(box: Box, fields: list[Field]) -> int | None:
     """The index of the field whose cells hold ``box``'s centre, if any."""
-    cx, cy = box.x + box.w / 2, box.y + box.h / 2
     for index, field in enumerate(fields):
-        if any(c.x <= cx <= c.right and c.y <= cy <= c.bottom for c in field.cells):
+        if any(_holds_centre(c, box) for c in field.cells):
             return index
     return None
 
@@ -854,15 +860,7 @@ def _one_blob_a_cell(blobs: list[_Blob], cells: tuple[Box, ...]) -> list[_Blob]:
     (an amount box beside its currency sign's cell) holds a number."""
     merged: dict[int, list[_Blob]] = {}
     for position, blob in enumerate(blobs):
-        cx, cy = blob.box.x + blob.box.w / 2, blob.box.y + blob.box.h / 2
-        cell = next(
-            (
-                i
-                for i, c in enumerate(cells)
-                if c.x <= cx <= c.right and c.y <= cy <= c.bottom and c.w <= COMB_CELL * c.h
-            ),
-            None,
-        )
+        cell = next((i for i, c in enumerate(cells) if c.w <= COMB_CELL * c.h and _holds_centre(c, blob.box)), None)
         merged.setdefault(-1 - position if cell is None else cell, []).append(blob)
     kept = []
     for key, group in merged.items():
