@@ -125,3 +125,53 @@ def touching_pairs(images: np.ndarray, count: int, seed: int) -> list[np.ndarray
         if pair is not None:
             pairs.append(pair)
     return pairs
+
+
+_CUT_SHARES = (0.35, 0.65)  # a wrong cut leaves this share of a digit's ink on its left
+_MIN_WRONG_CUT_ASPECT = 0.35  # narrower pieces look like a 1 (aspect ~0.2) and would teach it to be no digit
+
+
+def _cut_digit(image: np.ndarray, keep_left: bool, rng: np.random.Generator) -> np.ndarray:
+    """``image`` with its ink on one side of a column erased, the column leaving 35-65% of the ink on its left."""
+    share_left = np.cumsum(image.sum(axis=0, dtype=np.float64))
+    column = int(np.searchsorted(share_left / share_left[-1], rng.uniform(*_CUT_SHARES))) + 1
+    piece = image.astype(np.float32)
+    if keep_left:
+        piece[:, column:] = 0
+    else:
+        piece[:, :column] = 0
+    return piece
+
+
+def wrong_cut(first: np.ndarray, second: np.ndarray, zero: bool, rng: np.random.Generator) -> np.ndarray | None:
+    """What a touching-digit cut in the wrong column leaves: half of a 0 (``first``, when ``zero``) or a digit
+    touching half of its neighbour, on either side. None when the piece is too narrow (a stroke that reads as
+    a 1) or the pair finds no contact."""
+    if zero:
+        piece: np.ndarray | None = _cut_digit(first, bool(rng.integers(2)), rng)
+    elif rng.integers(2):
+        piece = touching_pair(first, _cut_digit(second, True, rng), rng)
+    else:
+        piece = touching_pair(_cut_digit(first, False, rng), second, rng)
+    if piece is None or not piece.any():
+        return None
+    top, bottom, left, right = _ink_box(piece)
+    piece = piece[top:bottom, left:right]
+    return piece if piece.shape[1] >= _MIN_WRONG_CUT_ASPECT * piece.shape[0] else None
+
+
+def wrong_cuts(images: np.ndarray, labels: np.ndarray, count: int, seed: int) -> list[np.ndarray]:
+    """``count`` pieces that a touching-digit cut in the wrong column leaves, from ``images`` (N, 28, 28), as
+    inks: a third are halves of 0s, the rest digits with half of a touching neighbour (1s never cut: a 1's
+    piece is a 1). Training labels them NOT_A_DIGIT, so that the touching-digit reader, which keeps only
+    cuts whose every part reads as a digit, does not cut a cursive "000" into five digits."""
+    rng = np.random.default_rng(seed)
+    zeros, cuttable = np.flatnonzero(labels == 0), np.flatnonzero(labels != 1)
+    pieces: list[np.ndarray] = []
+    while len(pieces) < count:
+        zero = len(pieces) % 3 == 0
+        first, second = rng.choice(zeros if zero else cuttable), rng.choice(cuttable)
+        piece = wrong_cut(images[first], images[second], zero, rng)
+        if piece is not None:
+            pieces.append(piece)
+    return pieces

@@ -22,7 +22,7 @@ import numpy as np
 from digitscan.calibration import fit_temperature, review_threshold, softmax
 from digitscan.card import NOT_A_DIGIT, ModelCard, file_sha256, read_card, write_card
 from digitscan.classify import batched_logits, import_tensorflow, traced_call
-from digitscan.clutter import cluttered_digits, touching_pairs
+from digitscan.clutter import cluttered_digits, touching_pairs, wrong_cuts
 from digitscan.errors import UsageError
 from digitscan.evaluation import Evaluation, accepted_as_digit, nondigit_test_crops
 from digitscan.mnist import MnistData
@@ -62,6 +62,7 @@ class TrainSettings:
     nondigit_share: float = 0.1  # generated non-digit crops added, as a share of the training digits
     clutter_share: float = 0.25  # digits with a neighbour's edge or lines drawn in, added as a share of them
     pair_share: float = 0.05  # touching pairs of digits, as a share of the training digits: class NOT_A_DIGIT
+    wrong_cut_share: float = 0.0  # pieces of wrongly cut 0s and pairs (clutter.wrong_cuts): NOT_A_DIGIT
     style_share: float = 0.25  # of each styled digit's images, the share added again in its style (styles.py)
     styled_digits: tuple[int, ...] = (9,)  # mirrored 9s; flagged 1s and barred 7s (1, 7) read more real digits
     # but let more wrong amounts through unflagged and cost MNIST accuracy (README, "The model")
@@ -216,6 +217,10 @@ def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     pair_count = round(settings.pair_share * len(train_images))
     x_train, y_train = _with_nondigits(
         x_train, y_train, touching_pairs(train_images, pair_count, settings.seed * 1000 + 5)
+    )
+    wrong_cut_count = round(settings.wrong_cut_share * len(train_images))
+    x_train, y_train = _with_nondigits(
+        x_train, y_train, wrong_cuts(train_images, train_labels, wrong_cut_count, settings.seed * 1000 + 6)
     )
     clutter_count = round(settings.clutter_share * len(train_images))
     x_train, y_train = _with_variants(

@@ -7,7 +7,15 @@ import numpy as np
 
 from digitscan.card import NOT_A_DIGIT
 from digitscan.classify import DigitClassifier
-from digitscan.clutter import cluttered_digits, touching_pair, touching_pairs, with_lines, with_neighbour
+from digitscan.clutter import (
+    cluttered_digits,
+    touching_pair,
+    touching_pairs,
+    with_lines,
+    with_neighbour,
+    wrong_cut,
+    wrong_cuts,
+)
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
 
@@ -70,6 +78,34 @@ def test_a_touching_pair_is_one_blob_holding_both_digits(mnist: MnistData) -> No
         for a, b in zip(
             touching_pairs(mnist.test_images[:300], 50, 3), touching_pairs(mnist.test_images[:300], 50, 3), strict=True
         )
+    )
+
+
+def test_a_wrong_cut_leaves_part_of_a_digit_never_a_whole_one_alone(mnist: MnistData) -> None:
+    rng = np.random.default_rng(3)
+    zeros = np.flatnonzero(mnist.test_labels == 0)[:100]
+    others = np.flatnonzero(mnist.test_labels > 1)[:200]
+    for zero in zeros:
+        piece = wrong_cut(mnist.test_images[zero], mnist.test_images[zero], True, rng)
+        if piece is None:
+            continue
+        # Part of a 0: the cut leaves 35-65% of its ink on one side, give or take the cut column's ink.
+        share = piece.sum() / mnist.test_images[zero].astype(np.float64).sum()
+        assert 0.2 <= share <= 0.8 and piece.shape[1] >= 0.35 * piece.shape[0]
+    made = 0
+    for first, second in zip(others[:100], others[100:], strict=True):
+        piece = wrong_cut(mnist.test_images[first], mnist.test_images[second], False, rng)
+        if piece is None:
+            continue
+        made += 1
+        # One whole digit and part of the other: more ink than either part alone, less than both digits.
+        inks = [float(mnist.test_images[i].astype(np.float64).sum()) for i in (first, second)]
+        assert min(inks) * 1.2 < piece.sum() < sum(inks)
+    assert made >= 30  # a pair touching half a digit finds contact less often than two whole digits
+    labels = mnist.test_labels[:600]
+    pieces = wrong_cuts(mnist.test_images[:600], labels, 60, 4)
+    assert len(pieces) == 60 and all(
+        np.array_equal(a, b) for a, b in zip(pieces, wrong_cuts(mnist.test_images[:600], labels, 60, 4), strict=True)
     )
 
 

@@ -86,11 +86,13 @@ def test_folding_batch_norm_keeps_the_outputs() -> None:
 
 
 def test_training_data_holds_generated_nondigits_in_train_and_validation(mnist: MnistData) -> None:
-    settings = TrainSettings(train_limit=2000, validation_size=400, nondigit_share=0.1, pair_share=0.05)
+    settings = TrainSettings(
+        train_limit=2000, validation_size=400, nondigit_share=0.1, pair_share=0.05, wrong_cut_share=0.03
+    )
     x_train, y_train, x_val, y_val = _split(mnist, settings)
     assert x_train.shape[1:] == (28, 28, 1) and len(x_train) == len(y_train) and len(x_val) == len(y_val)
-    # Training: generated non-digits and touching pairs; validation: generated non-digits only.
-    assert np.sum(y_train == NOT_A_DIGIT) == round(0.1 * 1600) + round(0.05 * 1600)
+    # Training: generated non-digits, touching pairs and wrong cuts; validation: generated non-digits only.
+    assert np.sum(y_train == NOT_A_DIGIT) == round(0.1 * 1600) + round(0.05 * 1600) + round(0.03 * 1600)
     assert np.sum(y_val == NOT_A_DIGIT) == round(0.1 * 400)
     assert set(np.unique(y_train).tolist()) == set(range(11))
 
