@@ -37,7 +37,7 @@ from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
-from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_ink
+from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_inks
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ def _digit_work(
     apart."""
     inks.append(ink)
     proposal = propose(ink) if touching and not printed else Proposal(ink.shape[1], ink.shape[0])
-    inks += [span_ink(ink, start, end) for start, end in proposal.spans]
+    inks += span_inks(ink, proposal)
     return DigitWork(box, proposal, printed)
 
 
@@ -435,7 +435,7 @@ class _Run:
                         unread.append(candidate.box)
                     picked = [(candidate.box, whole)] if not chosen else []
                     for span in chosen or ():
-                        start, end = proposal.spans[span]
+                        start, end = proposal.columns(span)
                         picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
                     for box, i in picked:
                         if predictions.digit[i] == NOT_A_DIGIT:

@@ -11,7 +11,7 @@ from digitscan.classify import DigitClassifier
 from digitscan.mnist import MnistData
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.segment import Box
-from digitscan.touching import Proposal, choose, part_box, propose, span_ink
+from digitscan.touching import Proposal, choose, part_box, propose, span_ink, span_inks
 
 
 def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -> None:
@@ -207,3 +207,66 @@ def test_digits_joined_by_three_strokes_get_a_cut_where_the_pen_crosses_three_ti
     between = [column for column, _ in proposal.cut_costs if 28 <= column < 40]
     assert between
     assert (0, between[0]) in proposal.spans and (between[0], 66) in proposal.spans
+
+
+def _leaning_pair(slant: float) -> np.ndarray:
+    """A 1 and a 0 leaning right by ``slant`` (columns per row), close enough that they share columns,
+    joined at the foot by the pen: one blob that no upright cut parts."""
+    upright = np.zeros((44, 52), np.uint8)
+    cv2.line(upright, (8, 3), (8, 40), 255, 4)
+    cv2.ellipse(upright, (32, 22), (10, 19), 0, 0, 360, 255, 4)
+    cv2.line(upright, (8, 40), (24, 36), 255, 3)
+    shift = np.float32([[1, -slant, slant * 43], [0, 1, 0]])  # the top moves right: a right-leaning hand
+    leaning = cv2.warpAffine(upright, shift, (52 + round(slant * 43), 44), flags=cv2.INTER_NEAREST)
+    used = np.flatnonzero(leaning.any(axis=0))
+    return leaning[:, used[0] : used[-1] + 1]  # a blob's crop ends at its ink
+
+
+def test_leaning_digits_that_share_columns_are_cut_along_their_slant() -> None:
+    # ORAND-CAR's writers lean their digits by up to half a column per row, and a leaning pair shares
+    # columns: every upright column between them crosses both digits, while a cut along the slant crosses
+    # only the joining stroke. Standing blobs upright before cutting: ORAND-CAR amounts 686 -> 696.
+    pair = _leaning_pair(0.4)
+    top, bottom = np.flatnonzero(pair[4]), np.flatnonzero(pair[40])
+    assert top.min() < bottom.max()  # the 1's top leans over the 0's foot: no upright gap parts them
+    proposal = propose(pair)
+    assert proposal.slant == 0.4
+    inks = span_inks(pair, proposal)
+    cuts = [
+        (i, j)
+        for i, (start, mid) in enumerate(proposal.spans)
+        for j, (mid2, end) in enumerate(proposal.spans)
+        if start == 0 and mid == mid2 and end == proposal.frame_width
+    ]
+    # Some cut parts the pair into a stroke without a loop and the 0 with its one loop.
+    one, zero = next((i, j) for i, j in cuts if _loops(inks[i]) == 0 and _loops(inks[j]) == 1)
+    assert inks[one].shape[1] < 0.5 * inks[one].shape[0]  # upright and narrow: a 1
+    # The parts' boxes are in the blob's own columns: the 1 from its left edge, the 0 to its right edge.
+    assert proposal.columns(one)[0] == 0 and proposal.columns(zero)[1] == pair.shape[1]
+    assert proposal.columns(one)[1] > proposal.columns(zero)[0]  # they overlap, as the leaning digits do
+
+
+def test_an_upright_pair_is_cut_as_it_stands() -> None:
+    pair = _leaning_pair(0.0)
+    proposal = propose(pair)
+    assert proposal.slant == 0.0 and proposal.frame_width == pair.shape[1]
+    assert all(
+        np.array_equal(ink, span_ink(pair, start, end))
+        for ink, (start, end) in zip(span_inks(pair, proposal), proposal.spans, strict=True)
+    )
+
+
+def _loops(ink: np.ndarray) -> int:
+    _, hierarchy = cv2.findContours((ink > 0).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    return 0 if hierarchy is None else int(sum(1 for h in hierarchy[0] if h[3] >= 0))
+
+
+def test_faint_hatching_inside_a_blob_does_not_hide_the_cut_between_its_digits() -> None:
+    # A crop's mask keeps the paper's printed hatching where it passes through the digits, lighter than the
+    # pen: counted as strokes, its lines cross every column, and the column of the joining stroke is no
+    # longer crossed once. Strokes are the ink at STROKE_LEVEL of the darkest or more.
+    pair = _leaning_pair(0.0)
+    hatched = pair.copy()
+    hatched[2::5][hatched[2::5] == 0] = 90  # faint rules every 5 rows, a third as dark as the pen
+    joining = [column for column, cost in propose(pair).cut_costs if 4 <= column <= 15 and cost == 0.0]
+    assert joining and joining == [c for c, cost in propose(hatched).cut_costs if 4 <= c <= 15 and cost == 0.0]
