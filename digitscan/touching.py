@@ -174,11 +174,16 @@ def deslanted(ink: np.ndarray, slant: float) -> np.ndarray:
     return frame
 
 
-def _blob_columns(ink: np.ndarray, slant: float, start: int, end: int) -> tuple[int, int]:
-    """The blob's columns [first, last + 1) of its ink that falls in columns [start, end) once deslanted."""
-    columns = _frame_columns(ink.shape[0], ink.shape[1], slant)
-    inside = np.flatnonzero(((ink > 0) & (columns >= start) & (columns < end)).any(axis=0))
-    return (int(inside[0]), int(inside[-1]) + 1) if len(inside) else (0, ink.shape[1])
+def _blob_columns(ink: np.ndarray, slant: float, spans: tuple[tuple[int, int], ...]) -> tuple[tuple[int, int], ...]:
+    """For each span (columns [start, end) of the deslanted ink), the blob's columns [first, last + 1) that
+    hold the ink falling in it."""
+    rows, cols = np.nonzero(ink)
+    framed = cols + _row_shifts(ink.shape[0], slant)[rows]
+    found = []
+    for start, end in spans:
+        inside = cols[(framed >= start) & (framed < end)]
+        found.append((int(inside.min()), int(inside.max()) + 1) if len(inside) else (0, ink.shape[1]))
+    return tuple(found)
 
 
 def propose(ink: np.ndarray) -> Proposal:
@@ -205,7 +210,7 @@ def propose(ink: np.ndarray) -> Proposal:
         for end in edges[i + 1 :]
         if (start, end) != (0, frame_width) and MIN_PART_ASPECT * height <= end - start <= MAX_PART_ASPECT * height
     )
-    columns = tuple(_blob_columns(ink, slant, start, end) for start, end in spans) if slant else ()
+    columns = _blob_columns(ink, slant, spans) if slant else ()
     return Proposal(width, height, spans, tuple(sorted(points.items())), bool(between_loops), slant, columns)
 
 
