@@ -20,6 +20,7 @@ classified: :meth:`digitscan.template.FieldSpec.check`.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import cv2
@@ -57,6 +58,8 @@ class FieldCut:
     positions: tuple[int, ...]  # position of each digit in the field (the cell index in a comb)
     inks: tuple[np.ndarray, ...]
     doubtful: bool = False  # ink in the field that was not read (touching digits, a stroke): needs review
+    # Per digit but the last: it and the next as one digit (segment.DigitCandidate.joined), box on the page
+    joins: tuple[DigitCandidate | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,7 +219,9 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     settings = SegmentSettings(find_printed=False, scan_area=(pad, pad, x1 - x0, y1 - y0))
     segmentation = segment_page(padded, settings)
     found = []
+    following: dict[int, DigitCandidate] = {}  # id of a candidate -> the next of its number (its join's partner)
     for number in segmentation.numbers:
+        following.update((id(first), second) for first, second in itertools.pairwise(number.digits))
         for candidate in number.digits:
             box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
             cx, cy = _centre(box)
@@ -243,6 +248,15 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
             keep = list(range(len(found)))
         positions = list(range(len(keep)))
     doubtful = _doubtful(spec, (x, y, w, h), found, keep, binary, (x0, y0))
+    joins: list[DigitCandidate | None] = []
+    for i, j in itertools.pairwise(keep):
+        (box, first), (next_box, second) = found[i], found[j]
+        joined = first.joined
+        # Only a join that segmentation offered with this very neighbour; a comb's cells are never joined.
+        if joined is None or spec.cells or following.get(id(first)) is not second:
+            joins.append(None)
+        else:
+            joins.append(DigitCandidate(alignment.to_original(box.union(next_box), deskewed.shape), joined.ink))
     return FieldCut(
         spec.name,
         region,
@@ -250,6 +264,7 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         tuple(positions),
         tuple(found[i][1].ink for i in keep),
         doubtful,
+        tuple(joins),
     )
 
 

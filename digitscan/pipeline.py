@@ -35,7 +35,7 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
-from digitscan.segment import Box, Field, SegmentSettings, segment_page
+from digitscan.segment import Box, DigitCandidate, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
 from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_inks
 
@@ -81,6 +81,7 @@ class DigitWork:
     box: Box
     proposal: Proposal
     printed: bool = False
+    joined: Box | None = None  # this candidate and the next as one digit: its crop follows the spans'
 
 
 @dataclass(frozen=True)
@@ -123,15 +124,22 @@ FileReader = Callable[[int, InputFile, int], FileWork]
 
 
 def _digit_work(
-    box: Box, ink: np.ndarray, inks: list[np.ndarray], touching: bool = True, printed: bool = False
+    box: Box,
+    ink: np.ndarray,
+    inks: list[np.ndarray],
+    touching: bool = True,
+    printed: bool = False,
+    joined: DigitCandidate | None = None,
 ) -> DigitWork:
-    """A candidate for the classifier: its ink, then (``touching``) each span it might be cut into, go to
-    ``inks``; the returned work holds the box and the proposal. Type is never cut: its characters stand
-    apart."""
+    """A candidate for the classifier: its ink, then (``touching``) each span it might be cut into, then the
+    ink it makes ``joined`` with the next candidate, go to ``inks``; the returned work holds the box, the
+    proposal and the joined box. Type is never cut: its characters stand apart."""
     inks.append(ink)
     proposal = propose(ink) if touching and not printed else Proposal(ink.shape[1], ink.shape[0])
     inks += span_inks(ink, proposal)
-    return DigitWork(box, proposal, printed)
+    if joined is not None:
+        inks.append(joined.ink)
+    return DigitWork(box, proposal, printed, None if joined is None else joined.box)
 
 
 def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
@@ -145,7 +153,13 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
     numbers = []
     for cut, spec in zip(reading.fields, template.fields, strict=True):
         touching = spec.cells is None  # a comb holds one digit per cell: never cut into touching digits
-        numbers.append(tuple(_digit_work(b, ink, inks, touching) for b, ink in zip(cut.boxes, cut.inks, strict=True)))
+        joins = (*cut.joins, None) if cut.boxes else ()
+        numbers.append(
+            tuple(
+                _digit_work(b, ink, inks, touching, joined=joined)
+                for b, ink, joined in zip(cut.boxes, cut.inks, joins, strict=True)
+            )
+        )
     return PageWork(
         page_number,
         width,
@@ -200,7 +214,14 @@ def read_file(
                 digits = []
                 for digit in number.digits:
                     digits.append(
-                        _digit_work(digit.box, digit.ink, inks, touching=not digit.in_cell, printed=digit.printed)
+                        _digit_work(
+                            digit.box,
+                            digit.ink,
+                            inks,
+                            touching=not digit.in_cell,
+                            printed=digit.printed,
+                            joined=digit.joined,
+                        )
                     )
                 numbers.append(tuple(digits))
             height, width = page.image.shape
@@ -263,6 +284,21 @@ def _likeliest_valid(
         for digit, value, row in zip(digits, text, probabilities, strict=True)
     ]
     return changed, True
+
+
+def _joins(predictions: Predictions, first: int, second: int, union: int, threshold: float) -> bool:
+    """Whether two neighbouring crops are the strokes of one digit, read from the crop of both together.
+
+    Their union must read as a sure digit (at the review ``threshold``) that neither part reads as, and more
+    surely than the two parts together. A digit beside a neighbour's stroke reads as itself (the model
+    learnt to ignore a neighbour's edge): a 1 beside a 9 joins into a sure 9, which is no reason to join
+    them; a 4 written in two strokes reads as a 6 and a 1, and as a 4 together.
+    """
+    digit, confidence = predictions.digit, predictions.confidence
+    if digit[union] in (NOT_A_DIGIT, digit[first], digit[second]) or confidence[union] < threshold:
+        return False
+    parts = [float(confidence[i]) if digit[i] != NOT_A_DIGIT else 0.0 for i in (first, second)]
+    return float(confidence[union]) > parts[0] * parts[1]
 
 
 def _reading(predictions: Predictions, index: int) -> tuple[bool, float]:
@@ -423,20 +459,32 @@ class _Run:
                 digits: list[DigitResult] = []
                 read: list[int] = []  # the crop each digit was read from
                 leftover = False  # a digit-sized blob that neither whole nor cut reads as digits
-                for position, candidate in zip(positions, candidates, strict=True):
-                    proposal, whole = candidate.proposal, cursor
-                    cursor += 1 + len(proposal.spans)
-                    parts = [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))]
-                    chosen = choose(proposal, _reading(predictions, whole), parts)
-                    # Kept whole though a cut reads about as well: maybe touching digits read as one.
-                    doubted = chosen == () and cut_rivals_whole(proposal, parts)
-                    if chosen is None:
-                        leftover = True
-                        unread.append(candidate.box)
-                    picked = [(candidate.box, whole)] if not chosen else []
-                    for span in chosen or ():
-                        start, end = proposal.columns(span)
-                        picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
+                wholes = []  # each candidate's crop; its spans' and its join's follow it
+                for candidate in candidates:
+                    wholes.append(cursor)
+                    cursor += 1 + len(candidate.proposal.spans) + (candidate.joined is not None)
+                k = 0
+                while k < len(candidates):
+                    candidate, whole, position = candidates[k], wholes[k], positions[k]
+                    proposal = candidate.proposal
+                    union = whole + 1 + len(proposal.spans)  # the crop of this candidate and the next as one
+                    joined = candidate.joined
+                    if joined is not None and _joins(predictions, whole, wholes[k + 1], union, self.threshold):
+                        picked, guessed = [(joined, union)], True
+                        k += 2
+                    else:
+                        parts = [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))]
+                        chosen = choose(proposal, _reading(predictions, whole), parts)
+                        # Kept whole though a cut reads about as well: maybe touching digits read as one.
+                        guessed = bool(chosen) or (chosen == () and cut_rivals_whole(proposal, parts))
+                        if chosen is None:
+                            leftover = True
+                            unread.append(candidate.box)
+                        picked = [(candidate.box, whole)] if not chosen else []
+                        for span in chosen or ():
+                            start, end = proposal.columns(span)
+                            picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
+                        k += 1
                     for box, i in picked:
                         if predictions.digit[i] == NOT_A_DIGIT:
                             if comb:
@@ -453,8 +501,8 @@ class _Run:
                                 second_digit=int(predictions.second_digit[i]),
                                 second_confidence=float(predictions.second_confidence[i]),
                                 box=box,
-                                # A cut is the segmentation's guess: its digits are reviewed however sure.
-                                needs_review=confidence < self.threshold or bool(chosen) or doubted,
+                                # A cut or a join is the segmentation's guess: reviewed however sure.
+                                needs_review=confidence < self.threshold or guessed,
                                 printed=candidate.printed,
                             )
                         )

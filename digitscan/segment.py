@@ -11,6 +11,7 @@ works on a 100-pixel amount crop and a 300 dpi form.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -93,6 +94,9 @@ class DigitCandidate:
     ink: np.ndarray
     printed: bool = False  # part of a run of printed characters (kept only with ``keep_printed``)
     in_cell: bool = False  # alone in a comb's cell, no wider than it: one digit, never cut into two
+    # This candidate and the next one of its number as one: the strokes of one digit may not touch (a 4 whose
+    # stem the pen lifted from), and where the two fit one digit's box the classifier decides (pipeline).
+    joined: DigitCandidate | None = None
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,13 @@ class SegmentSettings:
     printed_slack_px: float = 2.0
     printed_run: int = 4
     printed_gap: float = 3.0  # neighbours in a run at most this many character heights apart
+    # Neighbours that may be the strokes of one digit: at most ``join_gap`` apart, their union at most
+    # ``join_height`` tall and ``join_aspect`` times as wide as tall, the narrower at most ``join_part`` of
+    # its height wide.
+    join_gap: float = 0.6
+    join_height: float = 1.6
+    join_aspect: float = 1.5
+    join_part: float = 0.8
     keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
     find_printed: bool = True  # off where the page is known to hold handwriting only (a template's field)
     scan_area: tuple[int, int, int, int] | None = None  # (x, y, w, h) of the scan in an image padded with
@@ -645,6 +656,19 @@ def _first_to_merge(blobs: list[_Blob], start: int, text_height: float) -> tuple
     return None
 
 
+def _may_join(left: _Blob, right: _Blob, text_height: float, settings: SegmentSettings) -> bool:
+    """Whether two neighbouring handwritten blobs, left to right, could be the strokes of one digit."""
+    if left.printed or right.printed or left.in_cell or right.in_cell:
+        return False
+    union = left.box.union(right.box)
+    return (
+        right.box.x - left.box.right <= settings.join_gap * text_height
+        and union.h <= settings.join_height * text_height
+        and union.w <= settings.join_aspect * union.h
+        and min(left.box.w, right.box.w) <= settings.join_part * union.h
+    )
+
+
 def _alike(left: Box, right: Box, settings: SegmentSettings) -> bool:
     """Two characters as type sets them: the same height, top and bottom, to within the tolerance."""
     slack = max(settings.printed_slack_px, settings.printed_tolerance * max(left.h, right.h))
@@ -1051,16 +1075,23 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
 
     margin = max(1, int(0.08 * text_height))
     dilate = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+
+    def candidate(blob: _Blob, joined: DigitCandidate | None = None) -> DigitCandidate:
+        b = blob.box
+        y0, y1 = max(0, b.y - margin), min(cleaned.shape[0], b.bottom + margin)
+        x0, x1 = max(0, b.x - margin), min(cleaned.shape[1], b.right + margin)
+        mask = cv2.dilate(np.isin(labels[y0:y1, x0:x1], blob.labels).astype(np.uint8), dilate)
+        mask[removed[y0:y1, x0:x1] > 0] = 0  # the rules' ink is not the digit's
+        crop = _deskewed_ink(page.ink, matrix, x0, y0, x1, y1) * mask
+        return DigitCandidate(_to_original(b, inverse, gray.shape), crop, blob.printed, blob.in_cell, joined)
+
     numbers = []
     for group in _group_numbers(digits, settings, labels, fields):
-        candidates = []
-        for blob in group:
-            b = blob.box
-            y0, y1 = max(0, b.y - margin), min(cleaned.shape[0], b.bottom + margin)
-            x0, x1 = max(0, b.x - margin), min(cleaned.shape[1], b.right + margin)
-            mask = cv2.dilate(np.isin(labels[y0:y1, x0:x1], blob.labels).astype(np.uint8), dilate)
-            mask[removed[y0:y1, x0:x1] > 0] = 0  # the rules' ink is not the digit's
-            crop = _deskewed_ink(page.ink, matrix, x0, y0, x1, y1) * mask
-            candidates.append(DigitCandidate(_to_original(b, inverse, gray.shape), crop, blob.printed, blob.in_cell))
-        numbers.append(NumberCandidate(tuple(candidates)))
+        joins = [
+            candidate(_Blob(left.box.union(right.box), left.labels + right.labels))
+            if _may_join(left, right, text_height, settings)
+            else None
+            for left, right in itertools.pairwise(group)
+        ]
+        numbers.append(NumberCandidate(tuple(map(candidate, group, [*joins, None]))))
     return PageSegmentation(skew, skew_confidence, text_height, tuple(numbers), page_fields, leftovers)
