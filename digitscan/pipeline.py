@@ -37,7 +37,7 @@ from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, DigitCandidate, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
-from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_inks
+from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_inks, zero_run
 
 log = logging.getLogger(__name__)
 
@@ -252,9 +252,17 @@ def _likeliest_digit(probabilities: np.ndarray, position: int, box: Box) -> Digi
     loop of a '0') more likely than a speck. Its probability is low, so it goes to review; dropping it
     would leave a gap that no review of the field's other digits can fill.
     """
-    first, second = (int(d) for d in np.argsort(probabilities)[::-1][:2])
+    return _read_as(int(np.argmax(probabilities)), probabilities, position, box)
+
+
+def _read_as(digit: int, probabilities: np.ndarray, position: int, box: Box) -> DigitResult:
+    """A crop reported as ``digit`` though the classifier's best answer may differ (reviewed): its probability
+    of ``digit``, and the likeliest other digit as the second choice."""
+    others = probabilities.copy()
+    others[digit] = -1.0
+    second = int(np.argmax(others))
     return DigitResult(
-        position, first, float(probabilities[first]), second, float(probabilities[second]), box, needs_review=True
+        position, digit, float(probabilities[digit]), second, float(probabilities[second]), box, needs_review=True
     )
 
 
@@ -284,6 +292,46 @@ def _likeliest_valid(
         for digit, value, row in zip(digits, text, probabilities, strict=True)
     ]
     return changed, True
+
+
+@dataclass(frozen=True)
+class _Choice:
+    """How one digit candidate is read: whole, cut into parts, or joined with the next candidate."""
+
+    picked: tuple[tuple[Box, int], ...]  # (box on the page, crop index) of each digit it is read as
+    taken: int = 1  # candidates it consumes: 2 when joined with the next
+    guessed: bool = False  # a cut, a join, or a whole that a cut rivals: segmentation's guess, reviewed
+    zeros: frozenset[int] = frozenset()  # crops read as the 0s of a cursive run
+    unread: bool = False  # neither whole nor any cut reads as digits
+
+
+def _choose_reading(
+    predictions: Predictions, candidates: Sequence[DigitWork], wholes: list[int], k: int, threshold: float
+) -> _Choice:
+    """Read candidate ``k`` of a number from its crops' predictions (``wholes[k]`` is its whole crop's index;
+    its spans' crops and its join's follow)."""
+    candidate, whole = candidates[k], wholes[k]
+    proposal = candidate.proposal
+    union = whole + 1 + len(proposal.spans)  # the crop of this candidate and the next as one
+    if candidate.joined is not None and _joins(predictions, whole, wholes[k + 1], union, threshold):
+        return _Choice(((candidate.joined, union),), taken=2, guessed=True)
+    parts = [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))]
+    chosen = choose(proposal, _reading(predictions, whole), parts)
+    if chosen is None:  # read as no digit: dropped as a sign or speck, or in a comb cell its likeliest digit
+        return _Choice(((candidate.box, whole),), unread=True)
+    zeros: frozenset[int] = frozenset()
+    if chosen and k > 0:  # a cut after a number's first digit: maybe a cursive run of 0s
+        spans = range(whole + 1, whole + 1 + len(proposal.spans))
+        run = zero_run(proposal, parts, [float(predictions.digit_probabilities[i, 0]) for i in spans], chosen)
+        if run:
+            chosen, zeros = run, frozenset(whole + 1 + span for span in run)
+    if not chosen:  # kept whole; reviewed when a cut reads about as well (maybe touching digits read as one)
+        return _Choice(((candidate.box, whole),), guessed=cut_rivals_whole(proposal, parts))
+    picked = []
+    for span in chosen:
+        start, end = proposal.columns(span)
+        picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
+    return _Choice(tuple(picked), guessed=True, zeros=zeros)
 
 
 def _joins(predictions: Predictions, first: int, second: int, union: int, threshold: float) -> bool:
@@ -444,6 +492,7 @@ class _Run:
         assert self.classifier is not None, "the model is loaded before any file is added"
         crops = [page.crops for _, page in self.pending if len(page.crops)]
         predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
+        probabilities = predictions.digit_probabilities
         cursor = 0
         for file_index, page in self.pending:
             numbers: list[NumberResult] = []
@@ -465,31 +514,21 @@ class _Run:
                     cursor += 1 + len(candidate.proposal.spans) + (candidate.joined is not None)
                 k = 0
                 while k < len(candidates):
-                    candidate, whole, position = candidates[k], wholes[k], positions[k]
-                    proposal = candidate.proposal
-                    union = whole + 1 + len(proposal.spans)  # the crop of this candidate and the next as one
-                    joined = candidate.joined
-                    if joined is not None and _joins(predictions, whole, wholes[k + 1], union, self.threshold):
-                        picked, guessed = [(joined, union)], True
-                        k += 2
-                    else:
-                        parts = [_reading(predictions, whole + 1 + i) for i in range(len(proposal.spans))]
-                        chosen = choose(proposal, _reading(predictions, whole), parts)
-                        # Kept whole though a cut reads about as well: maybe touching digits read as one.
-                        guessed = bool(chosen) or (chosen == () and cut_rivals_whole(proposal, parts))
-                        if chosen is None:
-                            leftover = True
-                            unread.append(candidate.box)
-                        picked = [(candidate.box, whole)] if not chosen else []
-                        for span in chosen or ():
-                            start, end = proposal.columns(span)
-                            picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
-                        k += 1
-                    for box, i in picked:
+                    candidate, position = candidates[k], positions[k]
+                    choice = _choose_reading(predictions, candidates, wholes, k, self.threshold)
+                    if choice.unread:
+                        leftover = True
+                        unread.append(candidate.box)
+                    k += choice.taken
+                    for box, i in choice.picked:
+                        if i in choice.zeros:  # read as a 0 of a cursive run (touching.zero_run)
+                            read.append(i)
+                            digits.append(_read_as(0, probabilities[i], len(digits), box))
+                            continue
                         if predictions.digit[i] == NOT_A_DIGIT:
                             if comb:
                                 read.append(i)
-                                digits.append(_likeliest_digit(predictions.digit_probabilities[i], position, box))
+                                digits.append(_likeliest_digit(probabilities[i], position, box))
                             continue  # outside a comb: a sign, letter or speck, not reported
                         confidence = float(predictions.confidence[i])
                         read.append(i)
@@ -502,7 +541,7 @@ class _Run:
                                 second_confidence=float(predictions.second_confidence[i]),
                                 box=box,
                                 # A cut or a join is the segmentation's guess: reviewed however sure.
-                                needs_review=confidence < self.threshold or guessed,
+                                needs_review=confidence < self.threshold or choice.guessed,
                                 printed=candidate.printed,
                             )
                         )
@@ -516,9 +555,7 @@ class _Run:
                 valid = spec.check("".join(str(d.digit) for d in digits))
                 corrected = False
                 if not valid:
-                    digits, corrected = _likeliest_valid(
-                        spec, digits, predictions.digit_probabilities[read], self.threshold
-                    )
+                    digits, corrected = _likeliest_valid(spec, digits, probabilities[read], self.threshold)
                     valid = corrected
                 if corrected or not valid or form_field.doubtful:  # reviewed whole, however confident its digits
                     digits = [replace(d, needs_review=True) for d in digits]

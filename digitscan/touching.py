@@ -52,6 +52,11 @@ DIGIT_FLOOR = 1e-3  # a part's confidence is taken as at least this, so one bad 
 SEVERED_SHARE = 0.25  # a piece a cut severs from the rest of a span, holding less than this share of its ink, is
 # the neighbour's end, not the digit's
 MIN_LOOP_AREA = 0.02  # a hole smaller than this share of the blob's height squared is a pen's gap, not a loop
+# Cursive 0s written in one stroke (an amount's "000") are the commonest chain a blob is cut from, and the
+# joining stroke that crosses each loop makes the model read some as 8s, 2s or 5s: a run of 0s as many as the
+# cut's parts is read instead when it is at least 1/ZERO_RUN_PRIOR as likely (ORAND-CAR: 10 -> 706 amounts,
+# 30 -> 707, 100 -> 708 with 3 lost instead of 1).
+ZERO_RUN_PRIOR = 30.0
 CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this...
 RIVAL_ASPECT = 1.0  # ...and it is at least this wide (width / height): a narrower blob is one digit
 
@@ -300,6 +305,20 @@ def _best_cut(proposal: Proposal, parts: list[Reading]) -> tuple[float, tuple[in
         if score > best.get(end, (-math.inf, ()))[0]:
             best[end] = (score, (*best[start][1], index))
     return best.get(proposal.frame_width, (-math.inf, ()))
+
+
+def zero_run(proposal: Proposal, parts: list[Reading], zeros: list[float], cut: tuple[int, ...]) -> tuple[int, ...]:
+    """The spans of a run of 0s to read instead of ``cut`` (the chosen spans, two or more), or () to keep it.
+
+    ``zeros`` holds each span's probability of being a 0. The likeliest run of spans read as 0s must have as
+    many parts as the cut (a cut into 0s is no reason to find more digits in a blob) and be at least
+    1/ZERO_RUN_PRIOR as likely as the best cut.
+    """
+    if len(cut) < 2:
+        return ()
+    zero_score, run = _best_cut(proposal, [(True, p) for p in zeros])
+    cut_score, _ = _best_cut(proposal, parts)
+    return run if len(run) == len(cut) and zero_score + math.log(ZERO_RUN_PRIOR) >= cut_score else ()
 
 
 def cut_rivals_whole(proposal: Proposal, parts: list[Reading]) -> bool:

@@ -82,7 +82,18 @@ BROKEN = [
     ("a_car_001117.jpg", "219", "a 9 in two pieces, once read 2161"),
 ]
 
-ALL_CASES = CASES + OVER_CUT + CLOSED + HATCHED + SMALL_ZEROS + FLAT_ZEROS + HATCHED_JOINS + SLANTED + BROKEN
+# (crop, its amount, what it shows): an amount's last 0s written in one stroke, one of them read as another
+# digit once the chain was cut (a cut after the first digit is now read as a run of 0s when nearly as likely).
+ZERO_RUNS = [
+    ("a_car_000686.jpg", "10000", "once read 18000"),
+    ("a_car_000722.jpg", "20000", "once read 20620"),
+    ("a_car_001021.jpg", "20000", "once read 20900"),
+    ("a_car_001067.jpg", "300000", "once read 300005"),
+]
+
+ALL_CASES = (
+    CASES + OVER_CUT + CLOSED + HATCHED + SMALL_ZEROS + FLAT_ZEROS + HATCHED_JOINS + SLANTED + BROKEN + ZERO_RUNS
+)
 
 # (crop, what it shows): digits segmentation cannot find, lying beside the number as marks too short for a
 # digit but too big for a point; they were read short and not flagged.
