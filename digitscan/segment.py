@@ -2,7 +2,8 @@
 
 Stages, each a small function: flatten the background and binarise; measure and undo the skew; remove
 ruled lines and box frames (restoring the ink of digits that cross them); connected components; merge the
-strokes of one digit; drop specks, dots and dashes; group digits into numbers in reading order.
+strokes of one digit; drop specks, dots and dashes; group digits into numbers in reading order; offer
+neighbours that fit one digit's box as one crop too (the classifier decides whether they are one digit).
 
 Work happens on the deskewed page; every box handed back is mapped to the ORIGINAL page's pixel grid.
 Sizes are relative to the page's own text height (the median height of its components), so the same code
