@@ -321,8 +321,7 @@ def _choose_reading(
         return _Choice(((candidate.box, whole),), unread=True)
     zeros: frozenset[int] = frozenset()
     if chosen and k > 0:  # a cut after a number's first digit: maybe a cursive run of 0s
-        spans = range(whole + 1, whole + 1 + len(proposal.spans))
-        run = zero_run(proposal, parts, [float(predictions.digit_probabilities[i, 0]) for i in spans], chosen)
+        run = zero_run(proposal, parts, predictions.digit_probabilities[whole + 1 : union, 0].tolist(), chosen)
         if run:
             chosen, zeros = run, frozenset(whole + 1 + span for span in run)
     if not chosen:  # kept whole; reviewed when a cut reads about as well (maybe touching digits read as one)

@@ -14,13 +14,7 @@ from digitscan.mnist import MnistData
 from digitscan.pipeline import ProcessOptions, _joins, process
 from digitscan.segment import Box, SegmentSettings, _Blob, _may_join, segment_page
 
-SIZE = 90  # pixels a digit is written at
-
-
-def _digit(mnist: MnistData, label: int, nth: int) -> np.ndarray:
-    """The nth MNIST test image of ``label``, at SIZE pixels (ink high)."""
-    index = int(np.flatnonzero(mnist.test_labels == label)[nth])
-    return cv2.resize(mnist.test_images[index], (SIZE, SIZE), interpolation=cv2.INTER_LINEAR)
+from .mnist_helpers import SIZE, mnist_digit
 
 
 def _broken(ink: np.ndarray) -> np.ndarray | None:
@@ -59,9 +53,9 @@ def test_a_digit_broken_in_two_pieces_is_read_as_one(
     for label in (4, 0):
         nth = 0
         while sum(t[1] == str(label) for t in truths) < 10:
-            broken = _broken(_digit(mnist, label, nth))
+            broken = _broken(mnist_digit(mnist, label, nth))
             if broken is not None:
-                page = _strip([_digit(mnist, 3, nth), broken, _digit(mnist, 2, nth)], [60, 160, 260])
+                page = _strip([mnist_digit(mnist, 3, nth), broken, mnist_digit(mnist, 2, nth)], [60, 160, 260])
                 paths.append(tmp_path / f"broken_{label}_{nth}.png")
                 cv2.imwrite(str(paths[-1]), page)
                 truths.append(f"3{label}2")
@@ -82,7 +76,7 @@ def test_neighbours_that_stand_close_stay_two_digits(
     pairs = ["11", "14", "17", "10", "41", "71", "01", "19", "91", "16", "61", "12", "21", "13", "31", "15", "51"]
     paths = []
     for nth, pair in enumerate(pairs):
-        first, second = (_digit(mnist, int(c), nth) for c in pair)
+        first, second = (mnist_digit(mnist, int(c), nth) for c in pair)
         ink_columns = [np.flatnonzero((d > 100).any(axis=0)) for d in (first, second)]
         left = 100 - int(ink_columns[0][0])
         right = 100 + int(ink_columns[0][-1] - ink_columns[0][0]) + 10 - int(ink_columns[1][0])  # 10 px apart
@@ -93,10 +87,12 @@ def test_neighbours_that_stand_close_stay_two_digits(
     assert all(r == p for r, p in zip(read, pairs, strict=True)), list(zip(pairs, read, strict=True))
 
 
-def test_segmentation_offers_a_join_where_two_pieces_fit_one_digit(mnist: MnistData) -> None:
-    broken = _broken(_digit(mnist, 4, 1))
+def test_segmentation_offers_a_join_where_two_pieces_fit_onemnist_digit(mnist: MnistData) -> None:
+    broken = _broken(mnist_digit(mnist, 4, 1))
     assert broken is not None
-    (number,) = segment_page(_strip([_digit(mnist, 3, 1), broken, _digit(mnist, 2, 1)], [60, 160, 260])).numbers
+    (number,) = segment_page(
+        _strip([mnist_digit(mnist, 3, 1), broken, mnist_digit(mnist, 2, 1)], [60, 160, 260])
+    ).numbers
     three, arm, stem, two = number.digits
     assert arm.joined is not None and arm.joined.box.iou(arm.box.union(stem.box)) >= 0.9  # (page deskewed)
     assert arm.joined.ink.shape[1] >= arm.joined.box.w  # both pieces' ink, with the crop's margin

@@ -13,6 +13,8 @@ from digitscan.pipeline import ProcessOptions, process
 from digitscan.segment import Box
 from digitscan.touching import Proposal, choose, part_box, propose, span_ink, span_inks
 
+from .mnist_helpers import mnist_digit
+
 
 def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -> None:
     narrow = np.zeros((40, 20), np.uint8)
@@ -106,10 +108,7 @@ def test_a_sure_wide_digit_is_not_cut_for_its_width_alone() -> None:
 def _touching_page(mnist: MnistData, first: int, second: int) -> np.ndarray:
     """Two MNIST digits written so close that their strokes join, on a white strip."""
     page = np.full((200, 400), 255, np.uint8)
-    inks = []
-    for digit in (first, second):
-        index = int(np.flatnonzero(mnist.test_labels == digit)[0])
-        inks.append(cv2.resize(mnist.test_images[index], (90, 90), interpolation=cv2.INTER_LINEAR))
+    inks = [mnist_digit(mnist, digit, 0) for digit in (first, second)]
     page[50:140, 100:190] = np.minimum(page[50:140, 100:190], 255 - inks[0])
     page[50:140, 160:250] = np.minimum(page[50:140, 160:250], 255 - inks[1])
     page[92:97, 170:190] = 0  # a joining stroke
@@ -133,10 +132,8 @@ def _joined(mnist: MnistData, digits: str, foot_line: bool = True, step: int = 6
     with ``foot_line`` a joining line along the foot of the first three."""
     page = np.full((200, max(420, 210 + step * len(digits))), 255, np.uint8)
     for position, digit in enumerate(digits):
-        index = int(np.flatnonzero(mnist.test_labels == int(digit))[1])
-        ink = cv2.resize(mnist.test_images[index], (90, 90), interpolation=cv2.INTER_LINEAR)
         region = page[50:140, 80 + step * position : 170 + step * position]
-        np.minimum(region, 255 - ink, out=region)
+        np.minimum(region, 255 - mnist_digit(mnist, int(digit), 1), out=region)
     if foot_line:
         page[118:123, 140:280] = 0  # the pen runs along the foot of all three
     return page
@@ -291,18 +288,13 @@ def _zero_run_page(mnist: MnistData, first: int, zeros: int, nth: int) -> np.nda
     step = 62
     page = np.full((200, 220 + step * (zeros + 1)), 255, np.uint8)
     region = page[50:140, 60:150]
-    np.minimum(region, 255 - _resized(mnist, first, nth), out=region)
+    np.minimum(region, 255 - mnist_digit(mnist, first, nth), out=region)
     for j in range(zeros):
         region = page[50:140, 160 + step * j : 250 + step * j]
-        np.minimum(region, 255 - _resized(mnist, 0, 4 * nth + j), out=region)
+        np.minimum(region, 255 - mnist_digit(mnist, 0, 4 * nth + j), out=region)
     y = 95 + (nth % 5) * 2
     page[y : y + 5, 175 : 240 + step * (zeros - 1)] = 0
     return page
-
-
-def _resized(mnist: MnistData, label: int, nth: int) -> np.ndarray:
-    index = int(np.flatnonzero(mnist.test_labels == label)[nth])
-    return cv2.resize(mnist.test_images[index], (90, 90), interpolation=cv2.INTER_LINEAR)
 
 
 def test_a_cursive_run_of_zeros_after_a_digit_is_read_as_zeros(
