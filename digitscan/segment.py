@@ -434,6 +434,11 @@ def _rule_ends_at(horizontal: np.ndarray, x: int, row: int, w: int, reach: int, 
 # Strokes of one digit are merged only when one of them is at least this share of the text height: a digit
 # broken in two keeps a piece that large, while small type set in two close lines is two small marks.
 SMALL_STROKE = 0.4
+# A 5's top stroke written apart: at most this share of the text height tall, starting at most this share of
+# it to the right of the body's top (pen lifts leave a gap).
+BAR_HEIGHT = 0.5
+BAR_STROKE = 0.15  # and at least this tall: a pen's stroke, not what a ruled line leaves
+BAR_REACH = 0.15
 
 # Text at least this tall (pixels) is measured on the page at half resolution: still 20+ pixels there.
 HALF_RESOLUTION_TEXT_HEIGHT = 40
@@ -634,15 +639,50 @@ def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
     return blobs
 
 
+def is_five_bar(bar: Box, body: Box, text_height: float) -> bool:
+    """Whether ``bar`` is the top stroke of a 5 written apart from its ``body``: a flat mark shorter than a
+    digit, lying at the body's top, starting over the body's right part or just past it and reaching right.
+    It overlaps the body too little in x to merge as stacked strokes do, and alone it is too small to be read."""
+    return (
+        BAR_STROKE * text_height <= bar.h < BAR_HEIGHT * text_height
+        and bar.w >= 1.3 * bar.h
+        and body.h >= SMALL_STROKE * text_height
+        and 2 * bar.y + bar.h <= 2 * body.y + 0.6 * body.h  # its middle in the body's top 30%
+        and body.y - bar.bottom < BAR_REACH * text_height
+        and body.x + 0.3 * body.w <= bar.x <= body.right + BAR_REACH * text_height
+        and bar.right > body.right
+        and max(bar.bottom, body.bottom) - min(bar.y, body.y) <= 1.6 * text_height
+        and bar.right - body.x <= 1.8 * text_height
+    )
+
+
+def _over_another(blobs: list[_Blob], pair: tuple[int, int], text_height: float) -> bool:
+    """Whether the bar ``blobs[pair[1]]`` also lies over another stroke than its body ``blobs[pair[0]]``: the
+    bar of the next digit's 5, or a stroke between two digits, reaches over both, and its owner is unclear."""
+    bar = blobs[pair[1]].box
+    return any(
+        k not in pair
+        and blobs[k].box.h >= SMALL_STROKE * text_height
+        and min(bar.right, blobs[k].box.right) - max(bar.x, blobs[k].box.x) > 0.2 * bar.w
+        and blobs[k].box.y < bar.bottom + 0.35 * text_height
+        and blobs[k].box.bottom > bar.y
+        for k in range(len(blobs))
+        if blobs[k].box.x < bar.right and blobs[k].box.right > bar.x
+    )
+
+
 def _first_to_merge(blobs: list[_Blob], start: int, text_height: float) -> tuple[int, int] | None:
     """The first pair (in x order, from ``start``) of one digit's strokes: they overlap in x by most of the
-    narrower one, lie close above each other, and together are no bigger than a digit."""
+    narrower one, lie close above each other, and together are no bigger than a digit; or the second is the
+    first's 5 bar."""
     for i in range(start, len(blobs)):
         first = blobs[i].box
         for j in range(i + 1, len(blobs)):
             second = blobs[j].box
-            if second.x > first.right:
+            if second.x > first.right + BAR_REACH * text_height:
                 break
+            if is_five_bar(second, first, text_height) and not _over_another(blobs, (i, j), text_height):
+                return i, j
             overlap = min(first.right, second.right) - max(first.x, second.x)
             if overlap < 0.6 * min(first.w, second.w):
                 continue
