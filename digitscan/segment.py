@@ -439,6 +439,7 @@ SMALL_STROKE = 0.4
 BAR_HEIGHT = 0.5
 BAR_STROKE = 0.15  # and at least this tall: a pen's stroke, not what a ruled line leaves
 BAR_REACH = 0.15
+BROKEN_HALF = 0.7  # marks shorter than this share of the text height may be halves of one broken stroke
 
 # Text at least this tall (pixels) is measured on the page at half resolution: still 20+ pixels there.
 HALF_RESOLUTION_TEXT_HEIGHT = 40
@@ -656,6 +657,18 @@ def is_five_bar(bar: Box, body: Box, text_height: float) -> bool:
     )
 
 
+def _broken_across(first: Box, second: Box, text_height: float) -> bool:
+    """Whether two short marks are the halves of a slanted stroke broken across (a leaning 1 or 7): one
+    right under the other, a pen's gap apart, sharing a few columns however few. Neither is a digit's height:
+    a comma hangs beside a whole digit, not under half of one."""
+    upper, lower = (first, second) if first.y <= second.y else (second, first)
+    return (
+        max(first.h, second.h) < BROKEN_HALF * text_height
+        and -0.15 * min(first.h, second.h) <= lower.y - upper.bottom <= 0.1 * text_height
+        and min(first.right, second.right) > max(first.x, second.x)
+    )
+
+
 def _over_another(blobs: list[_Blob], pair: tuple[int, int], text_height: float) -> bool:
     """Whether the bar ``blobs[pair[1]]`` also lies over another stroke than its body ``blobs[pair[0]]``: the
     bar of the next digit's 5, or a stroke between two digits, reaches over both, and its owner is unclear."""
@@ -684,7 +697,7 @@ def _first_to_merge(blobs: list[_Blob], start: int, text_height: float) -> tuple
             if is_five_bar(second, first, text_height) and not _over_another(blobs, (i, j), text_height):
                 return i, j
             overlap = min(first.right, second.right) - max(first.x, second.x)
-            if overlap < 0.6 * min(first.w, second.w):
+            if overlap < 0.6 * min(first.w, second.w) and not _broken_across(first, second, text_height):
                 continue
             gap = max(first.y, second.y) - min(first.bottom, second.bottom)
             if gap >= 0.35 * text_height:
