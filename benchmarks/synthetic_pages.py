@@ -9,7 +9,8 @@ process`` does (the library pipeline, the results CSV written by the writers), s
 layout and overall: box recall and precision (IoU >= 0.5), numbers read exactly, digit accuracy, the share of
 wrong numbers flagged needs_review, and printed digits and letters reported as handwriting, next to the
 targets. Then where the mistakes are: what went wrong with each wrong number (a digit missed, misread, or
-grouped wrongly), numbers with a touching pair or a broken digit, pages thresholded to 1 bit, what the
+grouped wrongly), why the digits not found were missed (reported in a bigger box, a smaller one, or not at
+all), numbers with a touching pair or a broken digit, pages thresholded to 1 bit, what the
 reported boxes that match no handwritten digit lie on, and the share of reported digits flagged
 needs_review (what review costs).
 """
@@ -51,6 +52,7 @@ def failures(truth: dict[str, Any], scored: list[PageScore]) -> list[str]:
     broken digit, 1-bit pages, and what unmatched reported boxes lie on."""
     pages = {(name, page["page"]): page for name, file_pages in truth["files"].items() for page in file_pages}
     outcomes: Counter[str] = Counter()
+    missed: Counter[str] = Counter(kind for p in scored for kind in p.missed_digits)
     tagged: dict[str, list[int]] = {"touching pair": [0, 0], "broken digit": [0, 0], "neither": [0, 0]}
     false_boxes: Counter[str] = Counter()
     for scored_page in scored:
@@ -64,6 +66,10 @@ def failures(truth: dict[str, Any], scored: list[PageScore]) -> list[str]:
                 tagged[tag][1] += outcome == "exact"
     wrong = ", ".join(f"{outcomes[k]} {k}" for k in ("missed", "misread", "grouped"))
     lines = [f"wrong numbers: {wrong} (missed: a digit not found; grouped: digits right, split or merged wrongly)"]
+    lines.append(
+        f"digits not found: {sum(missed.values())} ({missed['too big']} in a bigger box, merged with a neighbour or"
+        f" a mark; {missed['too small']} in a smaller one, a piece; {missed['nothing']} with nothing reported there)"
+    )
     lines += [f"numbers with {tag}: {exact}/{count} exact" for tag, (count, exact) in tagged.items() if count]
     binary = [p for p in scored if "binary_level" in pages[(p.file, p.page)].get("scan", {})]
     if binary:

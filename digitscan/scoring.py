@@ -102,6 +102,7 @@ class PageScore:
     score: Score
     outcomes: tuple[str, ...]  # per truth number: exact, missed (a digit not found), misread, grouped
     false_boxes: tuple[str, ...]  # per unmatched reported digit: printed digit, printed letter, handwriting, other
+    missed_digits: tuple[str, ...] = ()  # per unmatched truth digit: too big, too small or nothing (_missed_kind)
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,9 @@ def _score_page(file_name: str, page: dict[str, Any], found: list[_Reported]) ->
             false_boxes.append("handwriting")
         else:
             false_boxes.append("other")
+    missed = tuple(
+        _missed_kind(t_box, [r.box for r in found]) for t, (_, t_box, _) in enumerate(truth_digits) if t not in match
+    )
     score = Score(
         truth_digits=len(truth_digits),
         found_digits=len(match),
@@ -216,7 +220,16 @@ def _score_page(file_name: str, page: dict[str, Any], found: list[_Reported]) ->
         printed_digits_reported=false_boxes.count("printed digit"),
         printed_letters_reported=false_boxes.count("printed letter"),
     )
-    return PageScore(file_name, page["page"], score, tuple(outcomes), tuple(false_boxes))
+    return PageScore(file_name, page["page"], score, tuple(outcomes), tuple(false_boxes), missed)
+
+
+def _missed_kind(truth: Box, reported: list[Box]) -> str:
+    """Why a truth digit matched no reported box: the box overlapping it most is bigger (merged with a
+    neighbour or a mark), or smaller (a piece of it), or nothing reported overlaps it."""
+    best = max(reported, key=truth.iou, default=None)
+    if best is None or truth.iou(best) == 0:
+        return "nothing"
+    return "too big" if best.w * best.h > truth.w * truth.h else "too small"
 
 
 def _centre_in(box: Box, area: Box) -> bool:

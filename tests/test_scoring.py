@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from digitscan.scoring import score
+from digitscan.scoring import score, score_pages
 
 TRUTH = {
     "files": {
@@ -70,3 +70,14 @@ def test_reported_digits_on_printed_characters_are_counted_apart() -> None:
     result = score(truth, rows)
     assert (result.printed_digits_reported, result.printed_letters_reported) == (2, 1)
     assert result.reported_digits == 8 and result.found_digits == 3  # precision counts them all, as before
+
+
+def test_digits_not_found_say_whether_their_box_was_too_big_too_small_or_absent() -> None:
+    # the 1 and 2 of "12" read in one box over both (too big for either); "7" read in its top half only
+    rows = [_row(0, 0, 8, 0, w=25), {**_row(1, 0, 7, 100), "h": "8"}]
+    (page,) = score_pages(TRUTH, rows)
+    assert sorted(page.missed_digits) == ["too big", "too big", "too small"]
+    (alone,) = score_pages(TRUTH, [_row(0, 0, 1, 0), _row(0, 1, 2, 15)])
+    assert alone.missed_digits == ("nothing",)
+    (perfect,) = score_pages(TRUTH, [_row(0, 0, 1, 0), _row(0, 1, 2, 15), _row(1, 0, 7, 100)])
+    assert perfect.missed_digits == ()
