@@ -686,8 +686,8 @@ def _over_another(blobs: list[_Blob], pair: tuple[int, int], text_height: float)
 
 def _first_to_merge(blobs: list[_Blob], start: int, text_height: float) -> tuple[int, int] | None:
     """The first pair (in x order, from ``start``) of one digit's strokes: they overlap in x by most of the
-    narrower one, lie close above each other, and together are no bigger than a digit; or the second is the
-    first's 5 bar."""
+    narrower one (however few columns, for the halves of a leaning stroke broken across), lie close above each
+    other, and together are no bigger than a digit; or the second is the first's 5 bar."""
     for i in range(start, len(blobs)):
         first = blobs[i].box
         for j in range(i + 1, len(blobs)):
