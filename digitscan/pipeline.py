@@ -82,6 +82,7 @@ class DigitWork:
     proposal: Proposal
     printed: bool = False
     joined: Box | None = None  # this candidate and the next as one digit: its crop follows the spans'
+    in_cell: bool = False  # alone in a cell of a comb that segmentation found on the page
 
 
 @dataclass(frozen=True)
@@ -130,16 +131,18 @@ def _digit_work(
     touching: bool = True,
     printed: bool = False,
     joined: DigitCandidate | None = None,
+    in_cell: bool = False,
 ) -> DigitWork:
     """A candidate for the classifier: its ink, then (``touching``) each span it might be cut into, then the
     ink it makes ``joined`` with the next candidate, go to ``inks``; the returned work holds the box, the
-    proposal and the joined box. Type is never cut: its characters stand apart."""
+    proposal, the joined box and whether it is alone in a comb's cell. Type is never cut: its characters
+    stand apart."""
     inks.append(ink)
     proposal = propose(ink) if touching and not printed else Proposal(ink.shape[1], ink.shape[0])
     inks += span_inks(ink, proposal)
     if joined is not None:
         inks.append(joined.ink)
-    return DigitWork(box, proposal, printed, None if joined is None else joined.box)
+    return DigitWork(box, proposal, printed, None if joined is None else joined.box, in_cell)
 
 
 def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageWork:
@@ -221,6 +224,7 @@ def read_file(
                             touching=not digit.in_cell,
                             printed=digit.printed,
                             joined=digit.joined,
+                            in_cell=digit.in_cell,
                         )
                     )
                 numbers.append(tuple(digits))
@@ -525,7 +529,7 @@ class _Run:
                             digits.append(_read_as(0, probabilities[i], len(digits), box))
                             continue
                         if predictions.digit[i] == NOT_A_DIGIT:
-                            if comb:
+                            if comb or candidate.in_cell:  # a comb's cell holds a digit: its likeliest, reviewed
                                 read.append(i)
                                 digits.append(_likeliest_digit(probabilities[i], position, box))
                             continue  # outside a comb: a sign, letter or speck, not reported
