@@ -82,7 +82,7 @@ class DigitWork:
     proposal: Proposal
     printed: bool = False
     joined: Box | None = None  # this candidate and the next as one digit: its crop follows the spans'
-    in_cell: bool = False  # alone in a cell of a comb that segmentation found on the page
+    in_cell: bool = False  # alone in a comb's cell (a template's, or one segmentation found): one digit, never cut
 
 
 @dataclass(frozen=True)
@@ -128,17 +128,16 @@ def _digit_work(
     box: Box,
     ink: np.ndarray,
     inks: list[np.ndarray],
-    touching: bool = True,
+    in_cell: bool = False,
     printed: bool = False,
     joined: DigitCandidate | None = None,
-    in_cell: bool = False,
 ) -> DigitWork:
-    """A candidate for the classifier: its ink, then (``touching``) each span it might be cut into, then the
-    ink it makes ``joined`` with the next candidate, go to ``inks``; the returned work holds the box, the
-    proposal, the joined box and whether it is alone in a comb's cell. Type is never cut: its characters
-    stand apart."""
+    """A candidate for the classifier: its ink, then each span it might be cut into (none for a digit alone in
+    a comb's cell, ``in_cell``), then the ink it makes ``joined`` with the next candidate, go to ``inks``; the
+    returned work holds the box, the proposal, the joined box and ``in_cell``. Type is never cut: its
+    characters stand apart."""
     inks.append(ink)
-    proposal = propose(ink) if touching and not printed else Proposal(ink.shape[1], ink.shape[0])
+    proposal = propose(ink) if not in_cell and not printed else Proposal(ink.shape[1], ink.shape[0])
     inks += span_inks(ink, proposal)
     if joined is not None:
         inks.append(joined.ink)
@@ -155,11 +154,11 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
     inks: list[np.ndarray] = []
     numbers = []
     for cut, spec in zip(reading.fields, template.fields, strict=True):
-        touching = spec.cells is None  # a comb holds one digit per cell: never cut into touching digits
+        in_cell = spec.cells is not None  # a comb holds one digit per cell: never cut into touching digits
         joins = (*cut.joins, None) if cut.boxes else ()
         numbers.append(
             tuple(
-                _digit_work(b, ink, inks, touching, joined=joined)
+                _digit_work(b, ink, inks, in_cell, joined=joined)
                 for b, ink, joined in zip(cut.boxes, cut.inks, joins, strict=True)
             )
         )
@@ -221,10 +220,9 @@ def read_file(
                             digit.box,
                             digit.ink,
                             inks,
-                            touching=not digit.in_cell,
+                            in_cell=digit.in_cell,
                             printed=digit.printed,
                             joined=digit.joined,
-                            in_cell=digit.in_cell,
                         )
                     )
                 numbers.append(tuple(digits))
@@ -529,7 +527,7 @@ class _Run:
                             digits.append(_read_as(0, probabilities[i], len(digits), box))
                             continue
                         if predictions.digit[i] == NOT_A_DIGIT:
-                            if comb or candidate.in_cell:  # a comb's cell holds a digit: its likeliest, reviewed
+                            if candidate.in_cell:  # a comb's cell holds a digit: its likeliest, reviewed
                                 read.append(i)
                                 digits.append(_likeliest_digit(probabilities[i], position, box))
                             continue  # outside a comb: a sign, letter or speck, not reported
