@@ -948,6 +948,16 @@ def _one_blob_a_cell(blobs: list[_Blob], cells: tuple[Box, ...]) -> list[_Blob]:
     return sorted(kept, key=lambda b: b.box.x)
 
 
+def _ends_in_comb(number: list[_Blob], cells: tuple[Box, ...]) -> bool:
+    """Whether a field's last mark lies in a comb's cell, which holds a digit, not an amount's closing '/-':
+    a field of several cells whose last mark's cell is no wider than COMB_CELL times its height (an amount
+    box beside its currency sign's cell is a field of two cells, its last one wide)."""
+    if len(cells) == 1 or not number:
+        return False
+    cell = next((c for c in cells if _holds_centre(c, number[-1].box)), None)
+    return cell is None or cell.w <= COMB_CELL * cell.h
+
+
 def _lines_of(items: list[tuple[Box, list[_Blob]]]) -> list[list[tuple[Box, list[_Blob]]]]:
     """Group boxed items into text lines (an item joins a line its centre falls in), lines top to bottom."""
     lines: list[list[tuple[Box, list[_Blob]]]] = []
@@ -994,7 +1004,7 @@ def _group_numbers(
         number = sorted(members, key=lambda b: b.box.x)
         if len(fields[index].cells) > 1:
             number = _one_blob_a_cell(number, fields[index].cells)
-        if settings.drop_separators and len(fields[index].cells) == 1:  # a comb cell holds a digit
+        if settings.drop_separators and not _ends_in_comb(number, fields[index].cells):  # a comb cell holds a digit
             number = _without_closing(number, settings, labels)
         numbers.append(number)
     free_numbers: list[list[_Blob]] = []

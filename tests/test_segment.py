@@ -431,3 +431,18 @@ def test_pieces_in_one_comb_cell_are_one_digit(mnist: MnistData, cell_width: int
     assert [len(n.digits) for n in numbers] == [4]  # the comb: 2 1 0 1; the box: 2 1 and the 0's two arcs
     # a digit alone in a comb's cell is never cut into two (the touching-digit reader leaves it whole)
     assert [d.in_cell for d in numbers[0].digits] == [cell_width == 56] * 4
+
+
+@pytest.mark.parametrize("currency_cell", [False, True])
+def test_an_amount_box_beside_its_currency_cell_loses_its_closing_mark(mnist: MnistData, currency_cell: bool) -> None:
+    # A cheque's amount box often has a cell of its own for the printed currency sign: the field is then two
+    # cells, the amount's wide. Its closing '/-' is dropped as in a box of one cell (IDRBT's Canara cheques
+    # read '73000001' and '550000015'), while a comb's last cell keeps its digit.
+    page = np.full((180, 520), 240, np.uint8)
+    np.minimum(page[20:160, 90:510], _amount_ending_with(mnist, "/-"), out=page[20:160, 90:510])
+    cv2.rectangle(page, (10 if currency_cell else 100, 10), (500, 170), 40, 3)
+    if currency_cell:
+        cv2.line(page, (100, 10), (100, 170), 40, 3)
+    found = segment_page(page, SegmentSettings(drop_separators=True))
+    assert [len(f.cells) for f in found.fields] == [2 if currency_cell else 1]
+    assert [len(n.digits) for n in found.numbers] == [3]
