@@ -322,10 +322,11 @@ def _choose_reading(
     if chosen is None:  # read as no digit: dropped as a sign or speck, or in a comb cell its likeliest digit
         return _Choice(((candidate.box, whole),), unread=True)
     zeros: frozenset[int] = frozenset()
-    if chosen and k > 0:  # a cut after a number's first digit: maybe a cursive run of 0s
-        run = zero_run(proposal, parts, predictions.digit_probabilities[whole + 1 : union, 0].tolist(), chosen)
+    if chosen:  # a cut: maybe a cursive run of 0s, after a digit of its own or after the number's first
+        p0 = predictions.digit_probabilities[whole + 1 : union, 0].tolist()
+        run, zero_spans = zero_run(proposal, parts, p0, chosen, after_digit=k > 0)
         if run:
-            chosen, zeros = run, frozenset(whole + 1 + span for span in run)
+            chosen, zeros = run, frozenset(whole + 1 + span for span in zero_spans)
     if not chosen:  # kept whole; reviewed when a cut reads about as well (maybe touching digits read as one)
         return _Choice(((candidate.box, whole),), guessed=cut_rivals_whole(proposal, parts))
     picked = []

@@ -57,6 +57,16 @@ MIN_LOOP_AREA = 0.02  # a hole smaller than this share of the blob's height squa
 # cut's parts is read instead when it is at least 1/ZERO_RUN_PRIOR as likely (ORAND-CAR: 10 -> 706 amounts,
 # 30 -> 707, 100 -> 708 with 3 lost instead of 1).
 ZERO_RUN_PRIOR = 30.0
+# A run whose every 0 holds a 0's loop, a closed loop across the chain's middle (from above ZERO_LOOP_BAND of its
+# height to below 1 - ZERO_LOOP_BAND) and at least ZERO_LOOP_HEIGHT of it tall, is read at a prior of
+# LOOPED_ZERO_RUN_PRIOR, and may follow a first digit of the blob's own ("500" in one stroke): 0s joined at their
+# tops read as 5s and 7s (the join is their bar), but a 5 or a 7 closes no loop, a 6's lies low, a 9's high, and
+# a 2's looped start is small (without the height, ORAND-CAR lost 5 amounts, 2s, 3s and a 5 read as 0s). Two
+# touching digits may close a loop between them (a 1's stem and a 2, a 9's stem and a 5's bowl): at a prior of
+# 1000 such pairs lost 1 ORAND-CAR amount and 3 synthetic numbers; at 100, none.
+ZERO_LOOP_BAND = 0.35
+ZERO_LOOP_HEIGHT = 0.5
+LOOPED_ZERO_RUN_PRIOR = 100.0
 CUT_RIVAL = 0.3  # a blob kept whole is reviewed when its best cut's digits, confidences multiplied, reach this...
 RIVAL_ASPECT = 1.0  # ...and it is at least this wide (width / height): a narrower blob is one digit
 
@@ -73,6 +83,7 @@ class Proposal:
     spans: tuple[tuple[int, int], ...] = ()
     cut_costs: tuple[tuple[int, float], ...] = ()  # (column, cost) of each cut point
     loops_side_by_side: bool = False  # two closed loops beside each other: no single digit has them ("00", "80")
+    loops: tuple[tuple[int, int, int, int], ...] = ()  # each closed loop's box (x, y, w, h) in the spans' columns
     slant: float = 0.0  # the shear that stood the blob's strokes upright before it was cut (see deslanted)
     span_columns: tuple[tuple[int, int], ...] = ()  # with a slant: each span's ink columns in the blob itself
 
@@ -111,19 +122,25 @@ def _cut_points(ink: np.ndarray) -> dict[int, float]:
     return points
 
 
-def _between_loops(ink: np.ndarray) -> list[int]:
-    """The columns between two closed loops side by side (their columns apart, their rows shared). A digit
-    has at most two loops, one above the other (an 8): two beside each other are two digits touching, and
-    the cut between them falls between the loops."""
+def _loops(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """The boxes (x, y, w, h) of the closed loops in a blob's ink, left to right: holes of at least
+    MIN_LOOP_AREA of its height squared (smaller ones are gaps the pen left)."""
     height = ink.shape[0]
     contours, hierarchy = cv2.findContours((ink > 0).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if hierarchy is None:
         return []
-    loops = sorted(
-        tuple(cv2.boundingRect(contour))
-        for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True)
-        if parent >= 0 and cv2.contourArea(contour) >= MIN_LOOP_AREA * height * height
-    )
+    loops = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
+        if parent >= 0 and cv2.contourArea(contour) >= MIN_LOOP_AREA * height * height:
+            x, y, w, h = cv2.boundingRect(contour)
+            loops.append((int(x), int(y), int(w), int(h)))
+    return sorted(loops)
+
+
+def _between_loops(loops: list[tuple[int, int, int, int]]) -> list[int]:
+    """The columns between two closed loops side by side (their columns apart, their rows shared). A digit
+    has at most two loops, one above the other (an 8): two beside each other are two digits touching, and
+    the cut between them falls between the loops."""
     columns = []
     for (x0, y0, w0, h0), (x1, y1, w1, h1) in itertools.pairwise(loops):
         columns_apart = x0 + w0 - x1 <= 0.2 * min(w0, w1)
@@ -203,7 +220,8 @@ def propose(ink: np.ndarray) -> Proposal:
     frame = deslanted(ink, slant)
     frame_width = frame.shape[1]
     points = _cut_points(frame)
-    between_loops = _between_loops(frame)
+    loops = _loops(frame)
+    between_loops = _between_loops(loops)
     gap = max(2, int(MIN_PART_ASPECT * height))
     for column in between_loops:  # the surest cut of all: drop the minima that crowd it
         points = {c: cost for c, cost in points.items() if abs(c - column) >= gap}
@@ -216,7 +234,9 @@ def propose(ink: np.ndarray) -> Proposal:
         if (start, end) != (0, frame_width) and MIN_PART_ASPECT * height <= end - start <= MAX_PART_ASPECT * height
     )
     columns = _blob_columns(ink, slant, spans) if slant else ()
-    return Proposal(width, height, spans, tuple(sorted(points.items())), bool(between_loops), slant, columns)
+    return Proposal(
+        width, height, spans, tuple(sorted(points.items())), bool(between_loops), tuple(loops), slant, columns
+    )
 
 
 def span_inks(ink: np.ndarray, proposal: Proposal) -> list[np.ndarray]:
@@ -307,18 +327,47 @@ def _best_cut(proposal: Proposal, parts: list[Reading]) -> tuple[float, tuple[in
     return best.get(proposal.frame_width, (-math.inf, ()))
 
 
-def zero_run(proposal: Proposal, parts: list[Reading], zeros: list[float], cut: tuple[int, ...]) -> tuple[int, ...]:
-    """The spans of a run of 0s to read instead of ``cut`` (the chosen spans, two or more), or () to keep it.
+def zero_run(
+    proposal: Proposal, parts: list[Reading], zeros: list[float], cut: tuple[int, ...], after_digit: bool
+) -> tuple[tuple[int, ...], frozenset[int]]:
+    """A run of 0s to read instead of ``cut`` (the chosen spans, two or more): its spans and those of them read
+    as 0s, or nothing to keep the cut.
 
-    ``zeros`` holds each span's probability of being a 0. The likeliest run of spans read as 0s must have as
-    many parts as the cut (a cut into 0s is no reason to find more digits in a blob) and be at least
-    1/ZERO_RUN_PRIOR as likely as the best cut.
+    ``zeros`` holds each span's probability of being a 0. Tried in turn: 0s alone, when the blob comes
+    ``after_digit`` (after a number's first digit); then the blob's first digit as the cut reads it followed
+    by 0s ("500" in one stroke), but only where every one of those 0s holds a 0's loop (:func:`_holds_zero_loop`).
+    The likeliest such run must have as many parts as the cut (a cut into 0s is no reason to find more digits
+    in a blob) and be at least 1/ZERO_RUN_PRIOR as likely as the best cut, 1/LOOPED_ZERO_RUN_PRIOR when its 0s
+    hold 0's loops.
     """
     if len(cut) < 2:
-        return ()
-    zero_score, run = _best_cut(proposal, [(True, p) for p in zeros])
+        return (), frozenset()
+    as_zeros: list[Reading] = [(True, p) for p in zeros]
+    # The first span as the cut reads it: no other span from the blob's left edge may start the run.
+    led: list[Reading] = [
+        parts[i] if i == cut[0] else (False, 0.0) if proposal.spans[i][0] == 0 else as_zeros[i]
+        for i in range(len(zeros))
+    ]
     cut_score, _ = _best_cut(proposal, parts)
-    return run if len(run) == len(cut) and zero_score + math.log(ZERO_RUN_PRIOR) >= cut_score else ()
+    for readings, before in ([(as_zeros, 0)] if after_digit else []) + [(led, 1)]:
+        score, run = _best_cut(proposal, readings)
+        zero_spans = frozenset(run[before:])
+        looped = all(_holds_zero_loop(proposal, span) for span in zero_spans)
+        prior = LOOPED_ZERO_RUN_PRIOR if looped else ZERO_RUN_PRIOR
+        if len(run) == len(cut) and (looped or not before) and score + math.log(prior) >= cut_score:
+            return run, zero_spans
+    return (), frozenset()
+
+
+def _holds_zero_loop(proposal: Proposal, span: int) -> bool:
+    """Whether span ``span`` holds the centre of a 0's loop: closed, across the blob's middle rows
+    (ZERO_LOOP_BAND) and tall (ZERO_LOOP_HEIGHT)."""
+    start, end = proposal.spans[span]
+    top, bottom = ZERO_LOOP_BAND * proposal.height, (1.0 - ZERO_LOOP_BAND) * proposal.height
+    return any(
+        start <= x + w / 2 < end and y <= top and y + h >= bottom and h >= ZERO_LOOP_HEIGHT * proposal.height
+        for x, y, w, h in proposal.loops
+    )
 
 
 def cut_rivals_whole(proposal: Proposal, parts: list[Reading]) -> bool:

@@ -302,11 +302,35 @@ def test_a_cut_reads_as_a_run_of_zeros_when_that_is_nearly_as_likely() -> None:
     chain = Proposal(90, 40, ((0, 30), (30, 60), (60, 90), (0, 60)), ((30, 0.0), (60, 0.0)))
     parts = [(True, 0.9), (True, 0.6), (True, 0.95), (True, 0.2)]  # 0, then a middle 0 read as an 8 at 0.6
     cut = (0, 1, 2)
-    assert zero_run(chain, parts, [0.9, 0.3, 0.95, 0.01], cut) == cut  # a 0 at 0.3: half as likely as the 8
-    assert zero_run(chain, parts, [0.9, 0.005, 0.95, 0.01], cut) == ()  # a 0 at 0.005: the 8 stays
+    run = (cut, frozenset(cut))
+    assert zero_run(chain, parts, [0.9, 0.3, 0.95, 0.01], cut, True) == run  # a 0 at 0.3: half as likely as the 8
+    assert zero_run(chain, parts, [0.9, 0.3, 0.95, 0.01], cut, False) == ((), frozenset())  # a number's first: 0?
+    assert zero_run(chain, parts, [0.9, 0.005, 0.95, 0.01], cut, True) == ((), frozenset())  # at 0.005: the 8 stays
     # Read as 0s, the likeliest run must split the blob as many times as the cut did: no extra digits.
-    assert zero_run(chain, parts, [0.01, 0.3, 0.95, 0.99], cut) == ()
-    assert zero_run(chain, parts, [0.9, 0.9, 0.9, 0.9], (3,)) == ()  # a blob kept in one piece is not a run
+    assert zero_run(chain, parts, [0.01, 0.3, 0.95, 0.99], cut, True) == ((), frozenset())
+    assert zero_run(chain, parts, [0.9, 0.9, 0.9, 0.9], (3,), True) == ((), frozenset())  # one piece is no run
+
+
+def test_zeros_that_close_tall_loops_across_the_middle_are_read_at_the_stronger_prior() -> None:
+    # Cursive 0s joined at their tops ('2,35,000', '12,00,500' on IDRBT cheques): the join is a bar over a 0, read
+    # as a 5 or a 7, but the part holds a 0's loop, which no 5 or 7 closes.
+    from digitscan.touching import zero_run
+
+    spans, cuts = ((0, 30), (30, 60), (60, 90)), ((30, 0.0), (60, 0.0))
+    parts = [(True, 0.95), (True, 0.95), (True, 0.95)]  # the middle 0 read as a 5 at 0.95
+    zeros = [0.9, 0.02, 0.95]  # ...and as a 0 at 0.02: 47 times less likely, past ZERO_RUN_PRIOR (30), not 100
+    loops = ((8, 8, 16, 24), (38, 8, 16, 24), (68, 8, 16, 24))  # rows 8-32 of 40
+    cut, none = (0, 1, 2), ((), frozenset())
+    assert zero_run(Proposal(90, 40, spans, cuts), parts, zeros, cut, True) == none
+    assert zero_run(Proposal(90, 40, spans, cuts, loops=loops), parts, zeros, cut, True) == (cut, frozenset(cut))
+    low = ((8, 8, 16, 24), (38, 18, 16, 20), (68, 8, 16, 24))  # the middle loop low, as a 6's
+    small = ((8, 8, 16, 24), (38, 11, 12, 13), (68, 8, 16, 24))  # ...or small, as a 2's looped start
+    for other in (low, small):
+        assert zero_run(Proposal(90, 40, spans, cuts, loops=other), parts, zeros, cut, True) == none
+    # A blob that starts a number: its first digit as read (a 5 at 0.95, a 0 at 0.9), then loops read as 0s.
+    five = [(True, 0.95), (True, 0.95), (True, 0.95)]
+    assert zero_run(Proposal(90, 40, spans, cuts, loops=loops), five, zeros, cut, False) == (cut, frozenset({1, 2}))
+    assert zero_run(Proposal(90, 40, spans, cuts), five, [0.9, 0.3, 0.95], cut, False) == none  # no loops: as cut
 
 
 def _zero_run_page(mnist: MnistData, first: int, zeros: int, nth: int) -> np.ndarray:
