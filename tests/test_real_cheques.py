@@ -16,13 +16,17 @@ IDRBT = REPO.parent / "shared" / "data" / "real" / "cheques_idrbt"
 CHEQUES = ["Cheque_083654.jpg", "Cheque_100833.jpg", "Cheque_309066.jpg"]  # three of the four banks
 
 
-@pytest.fixture(scope="module")
-def dates() -> dict[str, tuple[str, tuple[float, float, float, float]]]:
-    """Per cheque: the handwritten date's digits and the label box around it."""
+def _require_idrbt() -> None:
     if not IDRBT.is_dir():
         pytest.skip(
             "../shared/data/real/cheques_idrbt is absent (real scans are evaluation data kept outside the repo)"
         )
+
+
+@pytest.fixture(scope="module")
+def dates() -> dict[str, tuple[str, tuple[float, float, float, float]]]:
+    """Per cheque: the handwritten date's digits and the label box around it."""
+    _require_idrbt()
     with (IDRBT / "labels.csv").open(newline="", encoding="utf-8") as stream:
         return {
             Path(row["image"]).name: (
@@ -66,10 +70,7 @@ def test_dates_read_exactly_and_printed_numbers_left_out(dates, classifier) -> N
 def test_an_amount_closed_by_a_towering_hooked_slash_loses_it(classifier, name: str) -> None:  # type: ignore[no-untyped-def]
     # '/-' written in one stroke (a check mark, a slash with its dash hooked on): no straight stroke, but twice
     # as tall as the digits and closing no loop. It was read as a last digit: '22550001', '5100005'.
-    if not IDRBT.is_dir():
-        pytest.skip(
-            "../shared/data/real/cheques_idrbt is absent (real scans are evaluation data kept outside the repo)"
-        )
+    _require_idrbt()
     with (IDRBT / "labels.csv").open(newline="", encoding="utf-8") as stream:
         (row,) = [r for r in csv.DictReader(stream) if Path(r["image"]).name == name and r["field"] == "amount"]
     box = (float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"]))
@@ -83,10 +84,7 @@ def test_an_amount_closed_by_a_towering_hooked_slash_loses_it(classifier, name: 
 def test_a_comma_is_judged_against_its_neighbours_in_a_template_amount(classifier) -> None:  # type: ignore[no-untyped-def]
     # '1,25,000/-': the 000 written small and low set the field's median top as low as the comma's after the
     # 1, which stayed and was read as another 1 ('1125000'). Beside the 1 and the 2 it sits low: a comma.
-    if not IDRBT.is_dir():
-        pytest.skip(
-            "../shared/data/real/cheques_idrbt is absent (real scans are evaluation data kept outside the repo)"
-        )
+    _require_idrbt()
     options = ProcessOptions(template=REPO / "templates" / "cts2010-cheque.yaml")
     run = process([IDRBT / "images" / "Cheque_309157.jpg"], options, classifier=classifier)
     (amount,) = [n for n in run.files[0].pages[0].numbers if n.field == "amount"]
@@ -97,10 +95,7 @@ def test_cursive_zeros_joined_at_their_tops_are_read_as_zeros(classifier) -> Non
     # '2,35,000' and '12,00,500' with the template: 0s joined at their tops (the join a bar over the middle 0,
     # read as a 5) and a '500' in one stroke, the 5's bar running over the 0s ('235050', '1200550' before
     # touching.LOOPED_ZERO_RUN_PRIOR): each 0 holds a 0's loop, which no 5 closes.
-    if not IDRBT.is_dir():
-        pytest.skip(
-            "../shared/data/real/cheques_idrbt is absent (real scans are evaluation data kept outside the repo)"
-        )
+    _require_idrbt()
     options = ProcessOptions(template=REPO / "templates" / "cts2010-cheque.yaml")
     run = process([IDRBT / "images" / f"Cheque_{n}.jpg" for n in ("309083", "309078")], options, classifier=classifier)
     amounts = [n.text for f in run.files for n in f.pages[0].numbers if n.field == "amount"]
