@@ -37,6 +37,11 @@ DASH = (3.0, 60.0)  # the '-' of a closing '/-': its ink this many times as long
 # In page mode a comma may also be tall: it then hangs at least COMMA_TAIL of the digits' height below their
 # foot. A mark is judged against the neighbours at least SEPARATOR_NEIGHBOUR of its own height.
 COMMA_TAIL = 0.2
+# A mark too short for a digit (but at least ``min_leftover`` of the text height) is a digit candidate all the
+# same when it is 0s written small in one stroke (Chile's '6.ooo'): ZERO_CHAIN_ASPECT times as wide as tall or
+# more, with two closed loops side by side, each at least ZERO_CHAIN_LOOP of its height squared.
+ZERO_CHAIN_ASPECT = 1.3
+ZERO_CHAIN_LOOP = 0.05
 SEPARATOR_NEIGHBOUR = 0.8
 # A small low mark that is a 0 left open at the top (many hands write an amount's last zeros small, low and
 # quick): at least as wide as OPEN_ZERO_ASPECT times its height, round (its ink at most OPEN_ZERO_ELONGATION
@@ -883,6 +888,31 @@ def is_small_zero(ink: np.ndarray) -> bool:
     )
 
 
+def closed_loops(ink: np.ndarray, min_area: float) -> list[tuple[int, int, int, int]]:
+    """The boxes (x, y, w, h) of the closed loops in a mark's ink, left to right: holes of at least
+    ``min_area`` times its height squared (smaller ones are gaps the pen left)."""
+    height = ink.shape[0]
+    contours, hierarchy = cv2.findContours((ink > 0).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return []
+    loops = []
+    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
+        if parent >= 0 and cv2.contourArea(contour) >= min_area * height * height:
+            x, y, w, h = cv2.boundingRect(contour)
+            loops.append((int(x), int(y), int(w), int(h)))
+    return sorted(loops)
+
+
+def is_zero_chain(ink: np.ndarray) -> bool:
+    """Whether a mark too short for a digit is 0s written small in one stroke (Chile's '9.ooo'): at least
+    ZERO_CHAIN_ASPECT times as wide as tall, with two closed loops side by side."""
+    height, width = ink.shape
+    if width < ZERO_CHAIN_ASPECT * height:
+        return False
+    loops = closed_loops(ink, ZERO_CHAIN_LOOP)
+    return any(right[0] >= left[0] + 0.8 * left[2] for left, right in itertools.pairwise(loops))
+
+
 def is_dash(ink: np.ndarray) -> bool:
     """Whether ink is the dash of a closing '/-': a flat straight stroke (DASH) that closes no loop around
     paper (at least 1% of its box), for a cursive '000' may lie as flat and long."""
@@ -1118,19 +1148,30 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     if settings.find_printed and not one_field:
         _mark_printed(blobs, text_height, fields, settings)
     blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
+
     # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
+    def small_zeros(blob: _Blob) -> bool:
+        b = blob.box
+        return (
+            settings.min_leftover * text_height <= b.h
+            and b.w >= ZERO_CHAIN_ASPECT * b.h
+            and is_zero_chain(np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels))
+        )
+
     digits = [
         blob
         for blob in blobs
         if (settings.keep_printed or not blob.printed)
-        and (blob.printed or settings.min_digit_height * text_height <= blob.box.h)
+        and (blob.printed or settings.min_digit_height * text_height <= blob.box.h or small_zeros(blob))
         and blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]
+    taken = {id(blob) for blob in digits}
     leftovers = tuple(
         _to_original(blob.box, inverse, gray.shape)
         for blob in blobs
         if not blob.printed
+        and id(blob) not in taken
         and settings.min_leftover * text_height <= min(blob.box.h, blob.box.w)
         and blob.box.h < settings.min_digit_height * text_height
     )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from digitscan.segment import Box
+from digitscan.segment import Box, closed_loops
 
 MIN_ASPECT_TO_CUT = 0.7  # width / height from which a blob may hold two digits
 MIN_PART_ASPECT = 0.12  # a part narrower than this (width / height) is a sliver of a stroke, not a digit ('1' is ~0.2)
@@ -122,21 +122,6 @@ def _cut_points(ink: np.ndarray) -> dict[int, float]:
     return points
 
 
-def _loops(ink: np.ndarray) -> list[tuple[int, int, int, int]]:
-    """The boxes (x, y, w, h) of the closed loops in a blob's ink, left to right: holes of at least
-    MIN_LOOP_AREA of its height squared (smaller ones are gaps the pen left)."""
-    height = ink.shape[0]
-    contours, hierarchy = cv2.findContours((ink > 0).astype(np.uint8), cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
-    if hierarchy is None:
-        return []
-    loops = []
-    for contour, (_, _, _, parent) in zip(contours, hierarchy[0], strict=True):
-        if parent >= 0 and cv2.contourArea(contour) >= MIN_LOOP_AREA * height * height:
-            x, y, w, h = cv2.boundingRect(contour)
-            loops.append((int(x), int(y), int(w), int(h)))
-    return sorted(loops)
-
-
 def _between_loops(loops: list[tuple[int, int, int, int]]) -> list[int]:
     """The columns between two closed loops side by side (their columns apart, their rows shared). A digit
     has at most two loops, one above the other (an 8): two beside each other are two digits touching, and
@@ -220,7 +205,7 @@ def propose(ink: np.ndarray) -> Proposal:
     frame = deslanted(ink, slant)
     frame_width = frame.shape[1]
     points = _cut_points(frame)
-    loops = _loops(frame)
+    loops = closed_loops(frame, MIN_LOOP_AREA)
     between_loops = _between_loops(loops)
     gap = max(2, int(MIN_PART_ASPECT * height))
     for column in between_loops:  # the surest cut of all: drop the minima that crowd it
