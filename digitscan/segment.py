@@ -904,7 +904,7 @@ def closed_loops(ink: np.ndarray, min_area: float) -> list[tuple[int, int, int, 
 
 
 def is_zero_chain(ink: np.ndarray) -> bool:
-    """Whether a mark too short for a digit is 0s written small in one stroke (Chile's '9.ooo'): at least
+    """Whether a mark too short for a digit is 0s written small in one stroke (Chile's '6.ooo'): at least
     ZERO_CHAIN_ASPECT times as wide as tall, with two closed loops side by side."""
     height, width = ink.shape
     if width < ZERO_CHAIN_ASPECT * height:
@@ -1149,8 +1149,8 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
         _mark_printed(blobs, text_height, fields, settings)
     blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
 
-    # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
     def small_zeros(blob: _Blob) -> bool:
+        """0s written small in one stroke: too short for a digit, but no speck (:func:`is_zero_chain`)."""
         b = blob.box
         return (
             settings.min_leftover * text_height <= b.h
@@ -1158,6 +1158,7 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
             and is_zero_chain(np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels))
         )
 
+    # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
     digits = [
         blob
         for blob in blobs
