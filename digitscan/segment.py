@@ -903,14 +903,26 @@ def closed_loops(ink: np.ndarray, min_area: float) -> list[tuple[int, int, int, 
     return sorted(loops)
 
 
+def columns_between_loops(loops: list[tuple[int, int, int, int]]) -> list[int]:
+    """The columns between two closed loops side by side (their columns apart, their rows shared). A digit
+    has at most two loops, one above the other (an 8): two beside each other are two digits touching, and
+    the cut between them falls between the loops."""
+    columns = []
+    for (x0, y0, w0, h0), (x1, y1, w1, h1) in itertools.pairwise(loops):
+        columns_apart = x0 + w0 - x1 <= 0.2 * min(w0, w1)
+        rows_shared = min(y0 + h0, y1 + h1) - max(y0, y1) >= 0.5 * min(h0, h1)
+        if columns_apart and rows_shared:
+            columns.append((x0 + w0 + x1) // 2)
+    return columns
+
+
 def is_zero_chain(ink: np.ndarray) -> bool:
     """Whether a mark too short for a digit is 0s written small in one stroke (Chile's '6.ooo'): at least
     ZERO_CHAIN_ASPECT times as wide as tall, with two closed loops side by side."""
     height, width = ink.shape
     if width < ZERO_CHAIN_ASPECT * height:
         return False
-    loops = closed_loops(ink, ZERO_CHAIN_LOOP)
-    return any(right[0] >= left[0] + 0.8 * left[2] for left, right in itertools.pairwise(loops))
+    return bool(columns_between_loops(closed_loops(ink, ZERO_CHAIN_LOOP)))
 
 
 def is_dash(ink: np.ndarray) -> bool:

@@ -14,14 +14,13 @@ five digits costs a few dozen crops rather than one per way of cutting it.
 
 from __future__ import annotations
 
-import itertools
 import math
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from digitscan.segment import Box, closed_loops
+from digitscan.segment import Box, closed_loops, columns_between_loops
 
 MIN_ASPECT_TO_CUT = 0.7  # width / height from which a blob may hold two digits
 MIN_PART_ASPECT = 0.12  # a part narrower than this (width / height) is a sliver of a stroke, not a digit ('1' is ~0.2)
@@ -82,10 +81,14 @@ class Proposal:
     height: int
     spans: tuple[tuple[int, int], ...] = ()
     cut_costs: tuple[tuple[int, float], ...] = ()  # (column, cost) of each cut point
-    loops_side_by_side: bool = False  # two closed loops beside each other: no single digit has them ("00", "80")
     loops: tuple[tuple[int, int, int, int], ...] = ()  # each closed loop's box (x, y, w, h) in the spans' columns
     slant: float = 0.0  # the shear that stood the blob's strokes upright before it was cut (see deslanted)
     span_columns: tuple[tuple[int, int], ...] = ()  # with a slant: each span's ink columns in the blob itself
+
+    @property
+    def loops_side_by_side(self) -> bool:
+        """Two closed loops beside each other: no single digit has them ("00", "80")."""
+        return bool(columns_between_loops(list(self.loops)))
 
     @property
     def frame_width(self) -> int:
@@ -120,19 +123,6 @@ def _cut_points(ink: np.ndarray) -> dict[int, float]:
         if all(abs(column - other) >= gap for other in points):
             points[column] = CROSSING_COSTS[crossings[column]]
     return points
-
-
-def _between_loops(loops: list[tuple[int, int, int, int]]) -> list[int]:
-    """The columns between two closed loops side by side (their columns apart, their rows shared). A digit
-    has at most two loops, one above the other (an 8): two beside each other are two digits touching, and
-    the cut between them falls between the loops."""
-    columns = []
-    for (x0, y0, w0, h0), (x1, y1, w1, h1) in itertools.pairwise(loops):
-        columns_apart = x0 + w0 - x1 <= 0.2 * min(w0, w1)
-        rows_shared = min(y0 + h0, y1 + h1) - max(y0, y1) >= 0.5 * min(h0, h1)
-        if columns_apart and rows_shared:
-            columns.append((x0 + w0 + x1) // 2)
-    return columns
 
 
 def estimate_slant(ink: np.ndarray) -> float:
@@ -206,7 +196,7 @@ def propose(ink: np.ndarray) -> Proposal:
     frame_width = frame.shape[1]
     points = _cut_points(frame)
     loops = closed_loops(frame, MIN_LOOP_AREA)
-    between_loops = _between_loops(loops)
+    between_loops = columns_between_loops(loops)
     gap = max(2, int(MIN_PART_ASPECT * height))
     for column in between_loops:  # the surest cut of all: drop the minima that crowd it
         points = {c: cost for c, cost in points.items() if abs(c - column) >= gap}
@@ -219,9 +209,7 @@ def propose(ink: np.ndarray) -> Proposal:
         if (start, end) != (0, frame_width) and MIN_PART_ASPECT * height <= end - start <= MAX_PART_ASPECT * height
     )
     columns = _blob_columns(ink, slant, spans) if slant else ()
-    return Proposal(
-        width, height, spans, tuple(sorted(points.items())), bool(between_loops), tuple(loops), slant, columns
-    )
+    return Proposal(width, height, spans, tuple(sorted(points.items())), tuple(loops), slant, columns)
 
 
 def span_inks(ink: np.ndarray, proposal: Proposal) -> list[np.ndarray]:
