@@ -36,6 +36,7 @@ from digitscan.segment import (
     binarise,
     is_dash,
     is_stroke,
+    restore_crossings,
     segment_page,
     separator_marks,
 )
@@ -46,6 +47,8 @@ from digitscan.template import FieldSpec, Template
 # nine is as straight and leans as far, so a slash's height counts). Its dash: segment.is_dash.
 SLASH = (4.0, 25.0)
 SLASH_HEIGHT = 1.2
+# Ink on both sides of a painted rule at most this share of the field's height apart is a stroke crossing it.
+CROSSING_BRIDGE = 0.2
 
 
 @dataclass(frozen=True)
@@ -91,7 +94,8 @@ def _in_cells(
 def _dash_after(
     binary: np.ndarray, origin: tuple[int, int], found: list[tuple[Box, DigitCandidate]], box_w: float, box_h: float
 ) -> bool:
-    """Whether a dash (the '-' of a closing '/-') lies right of the last candidate, at mid height.
+    """Whether a dash (the '-' of a closing '/-') lies right of the last candidate, at mid height, and reaches
+    past it: a 5's top bar that the pen left apart from its body ends within the 5's box.
 
     ``binary`` is the field's cut, whose top-left corner is ``origin`` on the page.
     """
@@ -100,13 +104,14 @@ def _dash_after(
     heights = [box.h for box, _ in found]
     median = float(np.median(heights))
     top = float(np.median([box.y for box, _ in found])) - origin[1]
-    last_cx = _centre(found[-1][0])[0] - origin[0]
+    last = found[-1][0]
+    last_cx, last_right = _centre(last)[0] - origin[0], last.right - origin[0]
     count, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     for x, y, w, h, area in stats[1:count]:
         if area < 10 or h > 0.4 * median or w < 0.35 * median or w < 1.8 * h:
             continue
         cy = y + h / 2
-        if x + w / 2 > last_cx and top < cy < top + median:
+        if x + w / 2 > last_cx and x + w > last_right + 0.1 * median and top < cy < top + median:
             return True
     return False
 
@@ -161,8 +166,11 @@ def _amount(
     return keep
 
 
-def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float) -> np.ndarray:
-    """The field's own printed rules in its cut (dilated a little), to be painted over with paper.
+def _printed_rules(
+    binary: np.ndarray, spec: FieldSpec, left: float, w: float, h: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The field's own printed rules in its cut (dilated a little), horizontal and vertical, to be painted
+    over with paper.
 
     Digits touching an underline or a frame make one component with it, which hides them (and the text
     height) from segmentation, and a comb wall beside a '1' is easily taken for it. Since the field's
@@ -188,8 +196,8 @@ def _printed_rules(binary: np.ndarray, spec: FieldSpec, left: float, w: float, h
         vertical = np.zeros_like(vertical)
         if spec.frame:
             horizontal = np.zeros_like(horizontal)
-    rules = cv2.bitwise_or(horizontal, vertical)
-    return cv2.dilate(rules, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3)))
+    grow = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+    return cv2.dilate(horizontal, grow), cv2.dilate(vertical, grow)
 
 
 def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> FieldCut:
@@ -209,14 +217,24 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     crop = deskewed[y0:y1, x0:x1].copy()
     paper = int(np.percentile(crop, 90))
     binary = binarise(crop).binary
-    painted = _printed_rules(binary, spec, x - x0, w, h)
-    crop[painted > 0] = paper
-    binary = cv2.bitwise_and(binary, cv2.bitwise_not(painted))
+    horizontal, vertical = _printed_rules(binary, spec, x - x0, w, h)
+    # A stroke that crosses an underline or a comb's edge stays whole (a 6's loop, a 2's foot on the rule);
+    # a comb's walls go whole: the digits on their two sides are two.
+    cleaned = restore_crossings(binary, horizontal, np.zeros_like(vertical), round(CROSSING_BRIDGE * h))
+    cleaned = cv2.bitwise_and(cleaned, cv2.bitwise_not(vertical))
+    crop[cv2.bitwise_and(cv2.bitwise_or(horizontal, vertical), cv2.bitwise_not(cleaned)) > 0] = paper
+    binary = cleaned
     # Segmentation takes components taller than half the image for rules: give the cut paper around it.
     pad = y1 - y0
     padded = cv2.copyMakeBorder(crop, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=paper)
     # The template says what the field holds: handwriting, however evenly a hand writes in its boxes.
-    settings = SegmentSettings(find_printed=False, scan_area=(pad, pad, x1 - x0, y1 - y0))
+    # A comb's cells, in the padded cut: segmentation takes what each holds for one digit, however broken.
+    cell_w = w / (spec.cells or 1)
+    cells = tuple(
+        Box(round(x - x0 + pad + i * cell_w), round(y - y0 + pad), round(cell_w), round(h))
+        for i in range(spec.cells or 0)
+    )
+    settings = SegmentSettings(find_printed=False, scan_area=(pad, pad, x1 - x0, y1 - y0), known_cells=cells)
     segmentation = segment_page(padded, settings)
     found = []
     following: dict[int, DigitCandidate] = {}  # id of a candidate -> the next of its number (its join's partner)

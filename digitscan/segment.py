@@ -168,6 +168,9 @@ class SegmentSettings:
     join_part: float = 0.8
     keep_printed: bool = False  # report printed digits too (marked printed) instead of dropping them
     find_printed: bool = True  # off where the page is known to hold handwriting only (a template's field)
+    # A comb's cells known beforehand (a template's field whose printed rules were painted out), in the image:
+    # each holds one digit, as in a comb found on the page.
+    known_cells: tuple[Box, ...] = ()
     scan_area: tuple[int, int, int, int] | None = None  # (x, y, w, h) of the scan in an image padded with
     # blank paper (a template field's cut), whose own ink threshold bounds the padded image's (binarise)
     # Separators inside a number of three or more: shorter than this share of its median character, or
@@ -541,14 +544,19 @@ def _remove_lines(
     horizontal = cv2.dilate(horizontal, grow)
     vertical = cv2.dilate(vertical, grow)
     lines = cv2.bitwise_or(horizontal, vertical)
-    cleaned = cv2.bitwise_and(binary, cv2.bitwise_not(lines))
-    bridge = max(3, int(0.25 * text_height)) | 1
-    # Ink above and below a removed horizontal rule (or left and right of a vertical one) is one stroke.
+    cleaned = restore_crossings(binary, horizontal, vertical, max(3, int(0.25 * text_height)))
+    return cleaned, cv2.bitwise_and(lines, cv2.bitwise_not(cleaned)), lines
+
+
+def restore_crossings(binary: np.ndarray, horizontal: np.ndarray, vertical: np.ndarray, bridge: int) -> np.ndarray:
+    """``binary`` without the rules' pixels, except where a stroke crosses a rule: ink above and below a
+    horizontal rule (left and right of a vertical one), at most ``bridge`` pixels apart, is one stroke."""
+    cleaned = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))
+    bridge |= 1
     fill_h = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, bridge)))
     fill_v = cv2.morphologyEx(cleaned, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (bridge, 1)))
     restored = cv2.bitwise_or(cv2.bitwise_and(fill_h, horizontal), cv2.bitwise_and(fill_v, vertical))
-    cleaned = cv2.bitwise_or(cleaned, cv2.bitwise_and(restored, binary))
-    return cleaned, cv2.bitwise_and(lines, cv2.bitwise_not(cleaned)), lines
+    return cv2.bitwise_or(cleaned, cv2.bitwise_and(restored, binary))
 
 
 def _find_fields(lines: np.ndarray, text_height: float, settings: SegmentSettings) -> list[Field]:
@@ -1136,6 +1144,9 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     # cheque has no frames to find, and a pattern's hatching would pass for bits of rule.
     cleaned, removed, lines = _remove_lines(binary, text_height, settings, None if one_field else frames)
     fields = _find_fields(lines, text_height, settings)
+    if settings.known_cells:
+        cells = tuple(_to_original(cell, matrix, gray.shape) for cell in settings.known_cells)
+        fields.insert(0, Field(Box.enclosing(list(cells)), cells))
     page_fields = tuple(
         Field(_to_original(f.box, inverse, gray.shape), tuple(_to_original(c, inverse, gray.shape) for c in f.cells))
         for f in fields

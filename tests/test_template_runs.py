@@ -229,8 +229,8 @@ def test_real_cheques_with_the_cts2010_template(classifier: object) -> None:
     stats = idrbt_cheques(_real("cheques_idrbt"), classifier)  # type: ignore[arg-type]
     assert set(stats) == {"amount", "date_ddmmyyyy"}
     # Floors under the figures measured with the shipped model (README), not the 90% target, which
-    # the amounts do not reach yet: amounts 20/28 and dates 26/28 exact, 9 of 10 wrong ones flagged.
-    floors = {"amount": 18, "date_ddmmyyyy": 25}
+    # the amounts do not reach yet: amounts 20/28 and dates 27/28 exact, 9 of 9 wrong ones flagged.
+    floors = {"amount": 18, "date_ddmmyyyy": 26}
     for field, (total, exact, wrong, flagged) in stats.items():
         assert total == 28
         assert exact >= floors[field], (field, stats)
