@@ -236,25 +236,29 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
     )
     settings = SegmentSettings(find_printed=False, scan_area=(pad, pad, x1 - x0, y1 - y0), known_cells=cells)
     segmentation = segment_page(padded, settings)
+
+    def on_page(box: Box) -> Box:
+        return Box(box.x + x0 - pad, box.y + y0 - pad, box.w, box.h)
+
+    def in_field(box: Box) -> bool:
+        """Digits may overflow a frame (the cut's margin), but their centre stays clear of its sides, unlike
+        what is left of a frame's side or a neighbour's bar code. Writing on a rule often runs past its ends:
+        there, a digit anywhere in the cut (the box and its margins) belongs to the field."""
+        cx, cy = _centre(box)
+        if spec.frame:
+            inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
+        else:
+            inside = x0 <= cx <= x1 and y0 <= cy <= y1
+        if spec.cells:  # a comb's digits sit in its cells, whatever is printed above them
+            inside = inside and y - 0.25 * h <= cy <= y + h
+        is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
+        return inside and not is_frame
+
     found = []
     following: dict[int, DigitCandidate] = {}  # id of a candidate -> the next of its number (its join's partner)
     for number in segmentation.numbers:
         following.update((id(first), second) for first, second in itertools.pairwise(number.digits))
-        for candidate in number.digits:
-            box = Box(candidate.box.x + x0 - pad, candidate.box.y + y0 - pad, candidate.box.w, candidate.box.h)
-            cx, cy = _centre(box)
-            is_frame = box.w >= 0.85 * w and box.h >= 0.85 * h  # a small frame segmentation kept whole
-            # Digits may overflow a frame (the cut's margin), but their centre stays clear of its sides,
-            # unlike what is left of a frame's side or a neighbour's bar code. Writing on a rule often runs
-            # past its ends: there, a digit anywhere in the cut (the box and its margins) belongs to the field.
-            if spec.frame:
-                inside = x + 0.1 * h <= cx <= x + w - 0.1 * h and y0 <= cy <= y1
-            else:
-                inside = x0 <= cx <= x1 and y0 <= cy <= y1
-            if spec.cells:  # a comb's digits sit in its cells, whatever is printed above them
-                inside = inside and y - 0.25 * h <= cy <= y + h
-            if inside and not is_frame:
-                found.append((box, candidate))
+        found += [(on_page(c.box), c) for c in number.digits if in_field(on_page(c.box))]
     found.sort(key=lambda item: item[0].x)
     if spec.cells:
         chosen = _in_cells(spec, x, w, found)
@@ -265,7 +269,11 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         else:
             keep = list(range(len(found)))
         positions = list(range(len(keep)))
-    doubtful = _doubtful(spec, (x, y, w, h), found, keep, binary, (x0, y0))
+    # A mark too short for a digit but no speck (a broken digit's piece) may be what a digit misses, as in
+    # page mode.
+    doubtful = _doubtful(spec, (x, y, w, h), found, keep, binary, (x0, y0)) or any(
+        in_field(on_page(mark)) for mark in segmentation.leftovers
+    )
     joins: list[DigitCandidate | None] = []
     for i, j in itertools.pairwise(keep):
         (box, first), (next_box, second) = found[i], found[j]
