@@ -24,6 +24,9 @@ import skimage.measure
 
 MAX_SKEW_DEG = 15.0
 COMB_CELL = 1.3  # a comb's cell, which holds one digit, is at most this wide for its height
+# Ink in a comb's cell at least this share of the cell's height is the cell's digit, however small beside the
+# page's handwriting (a date's small 0s under a payee's name written twice their size).
+CELL_DIGIT = 0.2
 # Separators among an amount's digits, as shares of the digits' height, in page mode and in template fields:
 SEPARATOR_HEIGHT = 0.55  # commas and points are shorter than this...
 CLOSING_HEIGHT = 1.4  # ...and the '/' of a closing '/-' at least this tall
@@ -981,6 +984,15 @@ def _field_of(box: Box, fields: list[Field]) -> int | None:
     return None
 
 
+def _comb_cell_of(box: Box, fields: list[Field]) -> Box | None:
+    """The comb cell (a cell of a field of several, no wider than COMB_CELL times its height) that holds
+    ``box``'s centre, if any."""
+    return next(
+        (c for f in fields if len(f.cells) > 1 for c in f.cells if c.w <= COMB_CELL * c.h and _holds_centre(c, box)),
+        None,
+    )
+
+
 def _one_blob_a_cell(blobs: list[_Blob], cells: tuple[Box, ...]) -> list[_Blob]:
     """``blobs`` (left to right) with those whose centres share a comb cell merged: a comb holds one digit a
     cell, so pieces in one cell are one digit's (a stroke the pen or the removed cell wall broke), and a digit
@@ -1181,12 +1193,22 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
             and is_zero_chain(np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels))
         )
 
+    def in_a_cell(blob: _Blob) -> bool:
+        """Ink that fills enough of a comb's cell to be the digit written in it."""
+        cell = _comb_cell_of(blob.box, fields)
+        return cell is not None and blob.box.h >= CELL_DIGIT * cell.h
+
     # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
     digits = [
         blob
         for blob in blobs
         if (settings.keep_printed or not blob.printed)
-        and (blob.printed or settings.min_digit_height * text_height <= blob.box.h or small_zeros(blob))
+        and (
+            blob.printed
+            or settings.min_digit_height * text_height <= blob.box.h
+            or small_zeros(blob)
+            or in_a_cell(blob)
+        )
         and blob.box.h <= settings.max_digit_height * text_height
         and blob.box.w <= settings.max_aspect * blob.box.h
     ]

@@ -441,6 +441,25 @@ def test_pieces_in_one_comb_cell_are_one_digit(mnist: MnistData, cell_width: int
     assert [d.in_cell for d in numbers[0].digits] == [cell_width == 56] * 4
 
 
+def test_a_small_digit_in_a_comb_cell_is_its_digit(mnist: MnistData) -> None:
+    # IDRBT 309074's date: a 0 written a quarter of its cell's height, beside digits twice as tall, fell under
+    # the page's digit height and was dropped as a speck ('3116' for '30012016'). Ink that fills a fifth of a
+    # comb's cell is the digit written there; a point does not.
+    page = np.full((200, 700), 245, np.uint8)
+    left, top, height, width = 80, 60, 60, 56
+    cv2.rectangle(page, (left, top), (left + 5 * width, top + height), 30, 2)
+    for i in range(1, 5):
+        cv2.line(page, (left + i * width, top), (left + i * width, top + height), 30, 2)
+    for cell, (index, size) in enumerate([(1, 50), (3, 50), (13, 20), (2, 50)]):  # 2 1 0 1, the 0 small
+        ink = cv2.resize(mnist.test_images[index], (size, size), interpolation=cv2.INTER_CUBIC)
+        y, x = top + 55 - size, left + cell * width + (width - size) // 2
+        np.minimum(page[y : y + size, x : x + size], 255 - ink, out=page[y : y + size, x : x + size])
+    cv2.circle(page, (left + 4 * width + 28, top + 45), 3, 30, -1)  # a point in the last cell
+    (number,) = segment_page(page).numbers
+    assert len(number.digits) == 4
+    assert left + 2 * width <= number.digits[2].box.x and number.digits[2].box.right <= left + 3 * width
+
+
 @pytest.mark.parametrize("currency_cell", [False, True])
 def test_an_amount_box_beside_its_currency_cell_loses_its_closing_mark(mnist: MnistData, currency_cell: bool) -> None:
     # A cheque's amount box often has a cell of its own for the printed currency sign: the field is then two
