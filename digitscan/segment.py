@@ -398,6 +398,13 @@ def _without_long_rows(binary: np.ndarray) -> np.ndarray:
 
 # A vertical stroke at least this many text heights long that meets a rule's end is a frame's wall.
 CORNER_WALL = 1.5
+# A comb's wall printed fainter than its rules may stop short of one of them, where the scan lost its end: a
+# hairline (at most HAIRLINE of the text height wide, or 2 pixels: no pen's stroke) that meets one rule and
+# reaches within WALL_GAP of the text height of the other is a wall where the comb's pitch puts one. It is
+# removed with the rules rather than read as a 1; the cells beside it, open at its gap, are not found.
+WALL_GAP = 0.3
+HAIRLINE = 0.05
+PITCH_SLACK = 0.1  # of the pitch: how far from a whole number of cells from a wall such a hairline may lie
 
 
 def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, vertical_scale: int = 1) -> np.ndarray:
@@ -406,11 +413,13 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
     They are too short for the long-line test, and a straight '1' is as tall, but a '1' never runs
     from one printed rule to another. A frame whose other side is not a rule (a cheque's amount box closed
     below by a line of microprinting) has walls that meet a rule at one end only, where the rule ends: a
-    corner, which a '1' written on or under a rule does not make. ``vertical_scale``: the images have
-    1/``vertical_scale`` of the page's rows (:func:`_pool`).
+    corner, which a '1' written on or under a rule does not make. A comb's hairline wall that stops short of
+    one rule is a wall too, where the comb's other walls (three or more) put one. ``vertical_scale``: the
+    images have 1/``vertical_scale`` of the page's rows (:func:`_pool`).
     """
     short = max(9, int(0.6 * text_height)) // vertical_scale
     reach = -(-3 // vertical_scale)  # how many rows from a rule an end may stop
+    gap = max(reach, round(WALL_GAP * text_height / vertical_scale))
     candidates = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, short)))
     rules = cv2.dilate(horizontal, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 2 * reach - 1)))
     # Outlines, not labelled components: the candidates are a few thin strips, and tracing them is a
@@ -418,6 +427,8 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
     contours, _ = cv2.findContours(candidates, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     walls = np.zeros_like(binary)
     side = max(5, round(text_height))
+    found: list[tuple[int, int, int]] = []  # (x, top, bottom) of the walls that meet both rules
+    hairlines = []
     for contour in contours:
         x, y, w, h = cv2.boundingRect(contour)
         if w > 0.3 * text_height:
@@ -430,7 +441,28 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
         )
         if (touches_top and touches_bottom) or corner:
             cv2.drawContours(walls, [contour], -1, 255, thickness=cv2.FILLED)
+            found += [(x, y, y + h)] if touches_top and touches_bottom else []
+        elif touches_top != touches_bottom and w <= max(2, HAIRLINE * text_height):
+            other_end = rules[y + h : y + h + gap] if touches_top else rules[max(0, y - gap) : y]
+            if other_end[:, x : x + w].any():
+                hairlines.append((contour, x, y, y + h))
+    for contour, x, top, bottom in hairlines:
+        if _on_comb_pitch(x, [(wx, wt, wb) for wx, wt, wb in found if wt < bottom and wb > top]):
+            cv2.drawContours(walls, [contour], -1, 255, thickness=cv2.FILLED)
     return cv2.bitwise_and(walls, candidates)
+
+
+def _on_comb_pitch(x: int, walls: list[tuple[int, int, int]]) -> bool:
+    """Whether column ``x`` lies a whole number of cells from a wall of a comb whose other ``walls`` (x, top,
+    bottom: three or more, on the same rules) give its pitch, the narrowest gap between neighbouring walls."""
+    columns = sorted({wx for wx, _, _ in walls})
+    gaps = [b - a for a, b in itertools.pairwise(columns) if b - a > 2]
+    if len(columns) < 3 or not gaps:
+        return False
+    pitch = min(gaps)
+    nearest = min(columns, key=lambda wx: abs(wx - x))
+    cells = abs(x - nearest) / pitch
+    return round(cells) >= 1 and abs(cells - round(cells)) <= PITCH_SLACK
 
 
 def _rule_ends_at(horizontal: np.ndarray, x: int, row: int, w: int, reach: int, side: int) -> bool:

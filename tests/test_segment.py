@@ -460,6 +460,31 @@ def test_a_small_digit_in_a_comb_cell_is_its_digit(mnist: MnistData) -> None:
     assert left + 2 * width <= number.digits[2].box.x and number.digits[2].box.right <= left + 3 * width
 
 
+def test_a_comb_wall_printed_fainter_that_stops_short_of_its_rule_is_no_digit(mnist: MnistData) -> None:
+    # IDRBT 309151's date comb: four of its walls are hairlines the scan lost the top 8 pixels of, so they
+    # joined no rule above and were read as 1s ('21101120116' for '21012016'). Such a hairline is a wall where
+    # the comb's other walls put one; a pen's '1' in a cell, as tall, is not.
+    page = np.full((200, 620), 245, np.uint8)
+    left, top, height, width = 60, 60, 64, 60
+    cv2.line(page, (left, top), (left + 8 * width, top), 40, 2)
+    cv2.line(page, (left, top + height), (left + 8 * width, top + height), 40, 2)
+    for i in range(9):
+        x = left + i * width
+        if i in (2, 3, 7):  # hairlines stopping short of the top rule
+            cv2.line(page, (x, top + 9), (x, top + height), 40, 1)
+        else:
+            cv2.line(page, (x, top), (x, top + height), 40, 2)
+    for cell in range(8):
+        index = int(np.flatnonzero(mnist.test_labels == (1 if cell == 3 else 2))[cell])
+        ink = cv2.resize(mnist.test_images[index], (48, 48), interpolation=cv2.INTER_CUBIC)
+        y, x = top + 10, left + cell * width + 6
+        np.minimum(page[y : y + 48, x : x + 48], 255 - ink, out=page[y : y + 48, x : x + 48])
+    digits = sorted((d.box for n in segment_page(page).numbers for d in n.digits), key=lambda b: b.x)
+    assert len(digits) == 8
+    for cell, box in enumerate(digits):  # one a cell, none on a wall
+        assert left + cell * width < box.x and box.right < left + (cell + 1) * width
+
+
 @pytest.mark.parametrize("currency_cell", [False, True])
 def test_an_amount_box_beside_its_currency_cell_loses_its_closing_mark(mnist: MnistData, currency_cell: bool) -> None:
     # A cheque's amount box often has a cell of its own for the printed currency sign: the field is then two
