@@ -147,7 +147,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--real", type=Path, default=REPO.parent / "shared/data/real")
     parser.add_argument("--mnist", type=Path, default=REPO.parent / "shared/data/mnist")
-    parser.add_argument("--pages", type=int, default=12, help="synthetic pages per layout")
+    parser.add_argument(
+        "--pages", type=int, default=12, help="synthetic pages per layout (12: one field is 0.4 points; 48 steadier)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=["hsf", "cheques", "synthetic"], default=None)
     parser.add_argument("--style", choices=STYLES, default=None, help="synthetic pages' style [default: both]")
