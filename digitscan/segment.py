@@ -688,21 +688,36 @@ def _merge_strokes(blobs: list[_Blob], text_height: float) -> list[_Blob]:
     return blobs
 
 
-def is_five_bar(bar: Box, body: Box, text_height: float) -> bool:
-    """Whether ``bar`` is the top stroke of a 5 written apart from its ``body``: a flat mark shorter than a
-    digit, lying at the body's top, starting over the body's right part or just past it and reaching right.
-    It overlaps the body too little in x to merge as stacked strokes do, and alone it is too small to be read."""
+def _bar_at_top(bar: Box, body: Box, text_height: float) -> bool:
+    """Whether ``bar`` is a flat mark shorter than a digit lying at ``body``'s top, as the top stroke of a 5 or
+    a 7 written apart from the rest lies (each test then says from where it reaches)."""
     return (
         BAR_STROKE * text_height <= bar.h < BAR_HEIGHT * text_height
         and bar.w >= 1.3 * bar.h
         and body.h >= SMALL_STROKE * text_height
         and 2 * bar.y + bar.h <= 2 * body.y + 0.6 * body.h  # its middle in the body's top 30%
         and body.y - bar.bottom < BAR_REACH * text_height
+        and max(bar.bottom, body.bottom) - min(bar.y, body.y) <= 1.6 * text_height
+        and max(bar.right, body.right) - min(bar.x, body.x) <= 1.8 * text_height
+    )
+
+
+def is_five_bar(bar: Box, body: Box, text_height: float) -> bool:
+    """Whether ``bar`` is the top stroke of a 5 written apart from its ``body``: a flat mark shorter than a
+    digit, lying at the body's top, starting over the body's right part or just past it and reaching right.
+    It overlaps the body too little in x to merge as stacked strokes do, and alone it is too small to be read."""
+    return (
+        _bar_at_top(bar, body, text_height)
         and body.x + 0.3 * body.w <= bar.x <= body.right + BAR_REACH * text_height
         and bar.right > body.right
-        and max(bar.bottom, body.bottom) - min(bar.y, body.y) <= 1.6 * text_height
-        and bar.right - body.x <= 1.8 * text_height
     )
+
+
+def is_seven_bar(bar: Box, body: Box, text_height: float) -> bool:
+    """Whether ``bar`` is the top stroke of a 7 broken off its stem (``body``): a flat mark shorter than a
+    digit, lying at the body's top, starting left of it and ending over it, past its first quarter (a 5's bar
+    drawn leftwards from its stem ends over the body's left edge)."""
+    return _bar_at_top(bar, body, text_height) and bar.x < body.x and body.x + 0.25 * body.w <= bar.right <= body.right
 
 
 def _broken_across(first: Box, second: Box, text_height: float) -> bool:
@@ -743,6 +758,8 @@ def _first_to_merge(blobs: list[_Blob], start: int, text_height: float) -> tuple
             if second.x > first.right + BAR_REACH * text_height:
                 break
             if is_five_bar(second, first, text_height) and not _over_another(blobs, (i, j), text_height):
+                return i, j
+            if is_seven_bar(first, second, text_height) and not _over_another(blobs, (j, i), text_height):
                 return i, j
             overlap = min(first.right, second.right) - max(first.x, second.x)
             if overlap < 0.6 * min(first.w, second.w) and not _broken_across(first, second, text_height):
