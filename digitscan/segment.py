@@ -441,7 +441,8 @@ def _box_walls(binary: np.ndarray, horizontal: np.ndarray, text_height: float, v
         )
         if (touches_top and touches_bottom) or corner:
             cv2.drawContours(walls, [contour], -1, 255, thickness=cv2.FILLED)
-            found += [(x, y, y + h)] if touches_top and touches_bottom else []
+            if touches_top and touches_bottom:  # a corner gives no pitch
+                found.append((x, y, y + h))
         elif touches_top != touches_bottom and w <= max(2, HAIRLINE * text_height):
             other_end = rules[y + h : y + h + gap] if touches_top else rules[max(0, y - gap) : y]
             if other_end[:, x : x + w].any():
@@ -1033,13 +1034,10 @@ def _field_of(box: Box, fields: list[Field]) -> int | None:
     return None
 
 
-def _comb_cell_of(box: Box, fields: list[Field]) -> Box | None:
-    """The comb cell (a cell of a field of several, no wider than COMB_CELL times its height) that holds
-    ``box``'s centre, if any."""
-    return next(
-        (c for f in fields if len(f.cells) > 1 for c in f.cells if c.w <= COMB_CELL * c.h and _holds_centre(c, box)),
-        None,
-    )
+def _comb_cell(box: Box, cells: tuple[Box, ...]) -> int | None:
+    """The index of the comb cell among ``cells`` (one no wider than COMB_CELL times its height, which holds
+    one digit) that holds ``box``'s centre, if any."""
+    return next((i for i, c in enumerate(cells) if c.w <= COMB_CELL * c.h and _holds_centre(c, box)), None)
 
 
 def _one_blob_a_cell(blobs: list[_Blob], cells: tuple[Box, ...]) -> list[_Blob]:
@@ -1049,7 +1047,7 @@ def _one_blob_a_cell(blobs: list[_Blob], cells: tuple[Box, ...]) -> list[_Blob]:
     (an amount box beside its currency sign's cell) holds a number."""
     merged: dict[int, list[_Blob]] = {}
     for position, blob in enumerate(blobs):
-        cell = next((i for i, c in enumerate(cells) if c.w <= COMB_CELL * c.h and _holds_centre(c, blob.box)), None)
+        cell = _comb_cell(blob.box, cells)
         merged.setdefault(-1 - position if cell is None else cell, []).append(blob)
     kept = []
     for key, group in merged.items():
@@ -1206,6 +1204,7 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     cleaned, removed, lines = _remove_lines(binary, text_height, settings, None if one_field else frames)
     fields = _find_fields(lines, text_height, settings)
     if settings.known_cells:
+        # the cells are given on the page as cut: the deskew's forward matrix puts them on the deskewed page
         cells = tuple(_to_original(cell, matrix, gray.shape) for cell in settings.known_cells)
         fields.insert(0, Field(Box.enclosing(list(cells)), cells))
     page_fields = tuple(
@@ -1244,8 +1243,11 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
 
     def in_a_cell(blob: _Blob) -> bool:
         """Ink that fills enough of a comb's cell to be the digit written in it."""
-        cell = _comb_cell_of(blob.box, fields)
-        return cell is not None and blob.box.h >= CELL_DIGIT * cell.h
+        for field in fields:
+            cell = _comb_cell(blob.box, field.cells) if len(field.cells) > 1 else None
+            if cell is not None:
+                return blob.box.h >= CELL_DIGIT * field.cells[cell].h
+        return False
 
     # Type kept with ``keep_printed`` is no speck however small beside the handwriting: its run vouches for it.
     digits = [
