@@ -47,6 +47,7 @@ from digitscan.template import FieldSpec, Template
 # nine is as straight and leans as far, so a slash's height counts). Its dash: segment.is_dash.
 SLASH = (4.0, 25.0)
 SLASH_HEIGHT = 1.2
+SLASH_WIDTH = 1.2  # a '/' with a dash after it is at most this wide for its height
 # Ink on both sides of a painted rule at most this share of the field's height apart is a stroke crossing it.
 CROSSING_BRIDGE = 0.2
 
@@ -63,6 +64,7 @@ class FieldCut:
     doubtful: bool = False  # ink in the field that was not read (touching digits, a stroke): needs review
     # Per digit but the last: it and the next as one digit (segment.DigitCandidate.joined), box on the page
     joins: tuple[DigitCandidate | None, ...] = ()
+    breaks: tuple[int, ...] = ()  # an amount's separators: how many of its digit candidates precede each
 
 
 @dataclass(frozen=True)
@@ -122,8 +124,9 @@ def _amount(
     found: list[tuple[Box, DigitCandidate]],
     binary: np.ndarray,
     origin: tuple[int, int],
-) -> list[int]:
-    """Indices of the candidates that are digits of an amount.
+) -> tuple[list[int], tuple[int, ...]]:
+    """Indices of the candidates that are digits of an amount, and where its separators part them (the
+    number of digit candidates before each separator that has digits on both sides).
 
     Dropped: a printed currency sign (the first candidate, when it lies in the template's ``currency``
     zone at the box's left), separators (commas, points: short, or hanging below the digits' tops, judged
@@ -137,18 +140,19 @@ def _amount(
     if keep and spec.currency and _centre(found[0][0])[0] < x + spec.currency * w:
         keep = keep[1:]
     if not keep:
-        return []
+        return [], ()
     # Separators: short, or hanging from the middle of the line down (a comma's top is below the digits'), as
     # judged against the whole field or against the marks beside them (an amount's last zeros written small
     # set the field's median top as low as a comma's).
     median = float(np.median([found[i][0].h for i in keep]))
     top = float(np.median([found[i][0].y for i in keep]))
     marks = separator_marks([found[i][0] for i in keep], lambda j: found[keep[j]][1].ink > 0, SEPARATOR_HEIGHT)
-    keep = [
+    digits = [
         i
         for j, i in enumerate(keep)
         if j not in marks and found[i][0].h >= SEPARATOR_HEIGHT * median and found[i][0].y < top + 0.4 * median
     ]
+    separators, keep = sorted(set(keep) - set(digits)), digits
     # The closing '/-' (or '/=', '/—'): its dash when segmentation kept it, then its '/'.
     while len(keep) > 1 and is_dash(found[keep[-1]][1].ink):
         keep = keep[:-1]
@@ -161,9 +165,11 @@ def _amount(
         # '1' passes for one.
         tall = last[0].h >= CLOSING_HEIGHT * median
         slash = last[0].h >= SLASH_HEIGHT * median and is_stroke(last[1].ink, *SLASH)
-        if tall or slash or _dash_after(binary, origin, [found[i] for i in keep], w, h):
+        upright = last[0].w <= SLASH_WIDTH * last[0].h  # digits written in one stroke ("000") are wider
+        if tall or slash or (upright and _dash_after(binary, origin, [found[i] for i in keep], w, h)):
             keep = keep[:-1]
-    return keep
+    before = sorted({sum(i < separator for i in keep) for separator in separators})
+    return keep, tuple(count for count in before if 0 < count < len(keep))
 
 
 def _printed_rules(
@@ -260,12 +266,13 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         following.update((id(first), second) for first, second in itertools.pairwise(number.digits))
         found += [(on_page(c.box), c) for c in number.digits if in_field(on_page(c.box))]
     found.sort(key=lambda item: item[0].x)
+    breaks: tuple[int, ...] = ()
     if spec.cells:
         chosen = _in_cells(spec, x, w, found)
         keep, positions = [i for i, _ in chosen], [cell for _, cell in chosen]
     else:
         if spec.kind == "amount":
-            keep = _amount(spec, (x, y, w, h), found, binary, (x0, y0))
+            keep, breaks = _amount(spec, (x, y, w, h), found, binary, (x0, y0))
         else:
             keep = list(range(len(found)))
         positions = list(range(len(keep)))
@@ -291,6 +298,7 @@ def cut_field(spec: FieldSpec, deskewed: np.ndarray, alignment: Alignment) -> Fi
         tuple(found[i][1].ink for i in keep),
         doubtful,
         tuple(joins),
+        breaks,
     )
 
 

@@ -110,6 +110,7 @@ class FieldWork:
     region: Box
     positions: tuple[int, ...]
     doubtful: bool = False  # the field holds ink its digits do not explain: every digit needs review
+    breaks: tuple[int, ...] = ()  # an amount's separators: how many of its digit candidates precede each
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,7 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
         a.skew_deg,
         tuple(numbers),
         normalize_many(inks),
-        tuple(FieldWork(cut.name, cut.region, cut.positions, cut.doubtful) for cut in reading.fields),
+        tuple(FieldWork(cut.name, cut.region, cut.positions, cut.doubtful, cut.breaks) for cut in reading.fields),
         PageAlignment(
             a.template, round((a.scale_x + a.scale_y) / 2, 4), round(a.dx, 1), round(a.dy, 1), a.residual_px, a.matched
         ),
@@ -334,6 +335,15 @@ def _choose_reading(
         start, end = proposal.columns(span)
         picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
     return _Choice(tuple(picked), guessed=True, zeros=zeros)
+
+
+def _group_sizes(breaks: Sequence[int], choices: Sequence[tuple[int, _Choice]], predictions: Predictions) -> list[int]:
+    """How many digits each of an amount's groups holds, its separators falling after candidates ``breaks``."""
+    sizes = [0] * (len(breaks) + 1)
+    for k, choice in choices:
+        group = sum(k >= b for b in breaks)
+        sizes[group] += sum(bool(i in choice.zeros or predictions.digit[i] != NOT_A_DIGIT) for _, i in choice.picked)
+    return sizes
 
 
 def _joins(predictions: Predictions, first: int, second: int, union: int, threshold: float) -> bool:
@@ -502,11 +512,8 @@ class _Run:
             for number_index, candidates in enumerate(page.numbers):
                 form_field = page.fields[number_index] if page.fields is not None else None
                 positions = range(len(candidates)) if form_field is None else form_field.positions  # comb: cell
-                comb = (
-                    form_field is not None
-                    and self.template is not None
-                    and bool(self.template.field(form_field.name).cells)
-                )
+                spec = None if form_field is None or self.template is None else self.template.field(form_field.name)
+                comb = spec is not None and bool(spec.cells)
                 digits: list[DigitResult] = []
                 read: list[int] = []  # the crop each digit was read from
                 leftover = False  # a digit-sized blob that neither whole nor cut reads as digits
@@ -514,14 +521,16 @@ class _Run:
                 for candidate in candidates:
                     wholes.append(cursor)
                     cursor += 1 + len(candidate.proposal.spans) + (candidate.joined is not None)
+                choices: list[tuple[int, _Choice]] = []  # (first candidate, how it is read)
                 k = 0
                 while k < len(candidates):
+                    choices.append((k, _choose_reading(predictions, candidates, wholes, k, self.threshold)))
+                    k += choices[-1][1].taken
+                for k, choice in choices:
                     candidate, position = candidates[k], positions[k]
-                    choice = _choose_reading(predictions, candidates, wholes, k, self.threshold)
                     if choice.unread:
                         leftover = True
                         unread.append(candidate.box)
-                    k += choice.taken
                     for box, i in choice.picked:
                         if i in choice.zeros:  # read as a 0 of a cursive run (touching.zero_run)
                             read.append(i)
@@ -549,14 +558,15 @@ class _Run:
                         )
                 if leftover:  # ink the digits do not explain may be a digit they miss: the number is reviewed
                     digits = [replace(d, needs_review=True) for d in digits]
-                if form_field is None or self.template is None:
+                if form_field is None or spec is None:
                     if digits:
                         numbers.append(NumberResult(len(numbers), tuple(digits)))
                     continue
-                spec = self.template.field(form_field.name)
-                valid = spec.check("".join(str(d.digit) for d in digits))
+                # No change of digits mends a group too long or too short: such a field stays invalid.
+                grouped = spec.groups_fit(_group_sizes(form_field.breaks, choices, predictions))
+                valid = grouped and spec.check("".join(str(d.digit) for d in digits))
                 corrected = False
-                if not valid:
+                if grouped and not valid:
                     digits, corrected = _likeliest_valid(spec, digits, probabilities[read], self.threshold)
                     valid = corrected
                 if corrected or not valid or form_field.doubtful:  # reviewed whole, however confident its digits

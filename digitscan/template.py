@@ -12,6 +12,7 @@ import hashlib
 import itertools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -53,6 +54,7 @@ class FieldSpec:
     margin: tuple[float, float, float, float] | None = None  # cut this far beyond the box: left, top, right, bottom
     currency: float = 0.0  # amount: share of the box's width, at its left, holding a printed currency sign
     years: tuple[int, int] = (1900, 2099)  # date: the plausible years, inclusive
+    grouped: bool = False  # amount: its separators part its digits into thousands groups (groups_fit)
 
     def check(self, text: str) -> bool:
         """Whether the digits read in this field pass its rules (length, pattern, date exists, amount parses)."""
@@ -70,6 +72,19 @@ class FieldSpec:
             day = parse_date(text, self.date_format)
             return day is not None and self.years[0] <= day.year <= self.years[1]
         return True
+
+    def groups_fit(self, groups: Sequence[int]) -> bool:
+        """Whether the digit counts between an amount's separators, left to right, could be thousands groups:
+        every separator stands where one belongs, counting digits from the amount's right end, in one style
+        throughout: after 3, 5, 7... (Indian '12,34,567') or after 3, 6, 9... ('1,234,567'). A separator
+        segmentation missed (a comma joined to its digit) merges two groups, which still fit; a cursive
+        '000' cut into four parts does not ('51,0290'). True for a field that is not ``grouped``.
+        """
+        if not self.grouped:
+            return True
+        places = list(itertools.accumulate(reversed(groups[1:])))  # each separator's digits to its right
+        indian = all(place >= 3 and place % 2 == 1 for place in places)
+        return indian or all(place % 3 == 0 for place in places)
 
     def likeliest_valid(self, probabilities: np.ndarray, doubted: float, changes: int = 2) -> str | None:
         """The most probable digit string that passes :meth:`check`, changing at most ``changes`` of the
@@ -188,7 +203,7 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
         raise _fail(source, where, f"name must be a word (letters, digits, _ . -), not {name!r}")
     where = f"field {name!r}"
     allowed = {"name", "kind", "box", "frame", "cells", "length", "pattern", "format", "required", "margin"}
-    allowed |= {"currency", "years"}
+    allowed |= {"currency", "years", "grouped"}
     _allowed_keys(data, allowed, source, where)
     kind = data.get("kind", "digits")
     if kind not in KINDS:
@@ -254,6 +269,11 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
     currency = _number(currency, source, f"{where} currency")
     if not 0 <= currency < 0.5:
         raise _fail(source, where, f"currency is a share of the box's width below 0.5, not {currency!r}")
+    grouped = data.get("grouped", False)
+    if kind != "amount" and "grouped" in data:
+        raise _fail(source, where, "grouped is only for kind: amount")
+    if not isinstance(grouped, bool):
+        raise _fail(source, where, f"grouped must be true or false, not {grouped!r}")
     years = data.get("years", [1900, 2099])
     if kind != "date" and "years" in data:
         raise _fail(source, where, "years is only for kind: date")
@@ -277,6 +297,7 @@ def _field(data: Any, index: int, width: int, height: int, source: str) -> Field
         margins,
         currency,
         (years[0], years[1]),
+        grouped,
     )
 
 

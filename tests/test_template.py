@@ -63,6 +63,8 @@ def _field(**entries: Any) -> dict[str, Any]:
         (_field(length=[5, 2]), "length must be a positive whole number or [min, max]"),
         (_field(pattern="[0-9"), "is not a valid regular expression"),
         (_field(currency=0.1), "currency is only for kind: amount"),
+        (_field(grouped=True), "grouped is only for kind: amount"),
+        (_field(kind="amount", grouped="yes"), "grouped must be true or false"),
         (_field(kind="date", years=[2030, 2000]), "years must be [first, last]"),
         (_field(frame="yes"), "frame must be true or false"),
         (_document(fields=[{"name": "a", "box": [1, 1, 10, 10]}]), "nothing to align on"),
@@ -131,6 +133,27 @@ def test_field_rules() -> None:
     assert zip_code.check("02139") and not zip_code.check("2139")
     assert amount.check("8800000") and not amount.check("0880") and not amount.check("0")
     assert note.check("") and note.check("123") and not note.check("12345")
+    assert amount.groups_fit([1, 4])  # separators part an amount's digits only where the template says so
+
+
+@pytest.mark.parametrize(
+    ("groups", "fit"),
+    [
+        ([6], True),  # no separator: nothing to check
+        ([1, 2, 3], True),  # 1,50,000
+        ([2, 2, 2, 3], True),  # 20,00,00,000
+        ([1, 3, 3], True),  # 1,500,000
+        ([4, 3], True),  # 12,00,500 with its first comma joined to the 2: a separator missed merges two groups
+        ([3, 5], True),  # 1,25,00,000 with two commas missed
+        ([2, 4], False),  # 51,0290: a cursive 000 cut in four
+        ([1, 2, 2], False),  # a separator two digits from the end
+        ([1, 3, 2, 3], False),  # Indian and Western groups mixed
+        ([5, 4], False),
+    ],
+)
+def test_an_amounts_separators_part_it_into_thousands(groups: list[int], fit: bool) -> None:
+    field = {"name": "amount", "kind": "amount", "box": [10, 10, 300, 50], "frame": True, "grouped": True}
+    assert parse_template(_document(fields=[field])).field("amount").groups_fit(groups) is fit
     # The shipped cheque template dates a cheque between 2000 and 2030: a blotted 0 read as a 6 ('07072067',
     # IDRBT 309090) makes an invalid date, whose doubted 6 the likeliest valid reading turns back into a 0.
     cheque_date = load_template(Path("cts2010-cheque")).field("date")
@@ -398,3 +421,17 @@ def test_a_light_printed_pattern_behind_an_amount_is_not_read_as_digits(mnist: M
     gray = np.minimum(gray, np.where(pattern > 0, 180, 255)).astype(np.uint8)  # light print under the ink
     amount = _form_field(gray, "amount")
     assert len(amount.boxes) == len(text) == 4
+
+
+def test_digits_written_in_one_stroke_before_a_closing_dash_stay_in_an_amount(mnist: MnistData) -> None:
+    # as on a real cheque (IDRBT 309114, whose long '/' crosses the frame and is no candidate): '25', then '000'
+    # in one stroke, then the closing dash. With a dash after it, the run of 0s was dropped as the '/'
+    page, _ = render_synth_form(np.random.default_rng(5), mnist, blank=True)
+    gray = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    for digit, x in ((2, 1150), (5, 1240)):
+        _write_on(gray, mnist.test_images[np.flatnonzero(mnist.test_labels == digit)[0]], x, 590)
+    zeros = np.flatnonzero(mnist.test_labels == 0)[:3]
+    chain = Box.enclosing([_write_on(gray, mnist.test_images[z], 1340 + 48 * i, 590) for i, z in enumerate(zeros)])
+    cv2.line(gray, (1650, 560), (1780, 556), 20, 5)
+    amount = _form_field(gray, "amount")
+    assert len(amount.boxes) == 3 and amount.boxes[-1].iou(chain) > 0.8, (amount.boxes, chain)

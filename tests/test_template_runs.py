@@ -251,3 +251,39 @@ def test_a_template_field_is_drawn_turned_as_on_the_scan(skew: float) -> None:
     (x0, y0), (x1, y1) = turned.min(axis=0), turned.max(axis=0)
     region = Box(round(x0), round(y0), round(x1 - x0), round(y1 - y0))
     assert np.abs(_field_corners(region, skew) - turned).max() < 1.5
+
+
+def _amount_with_commas(mnist: MnistData, digits: str, commas_after: tuple[int, ...]) -> np.ndarray:
+    """A blank synthetic form with ``digits`` handwritten in its amount frame and a comma after each digit
+    whose index is in ``commas_after``: a short stroke at the foot of the line, hanging below it."""
+    page, _ = render_synth_form(np.random.default_rng(5), mnist, blank=True)
+    gray = cv2.cvtColor(page.image, cv2.COLOR_RGB2GRAY)
+    x = 1130
+    for index, digit in enumerate(digits):
+        image = mnist.test_images[np.flatnonzero(mnist.test_labels == int(digit))[0]]
+        patch = cv2.resize(image, (84, 84), interpolation=cv2.INTER_LINEAR)
+        bottom = 590 - int(np.nonzero(patch > 128)[0].max())
+        np.minimum(gray[bottom : bottom + 84, x : x + 84], 255 - patch, out=gray[bottom : bottom + 84, x : x + 84])
+        x += 85
+        if index in commas_after:
+            cv2.line(gray, (x + 2, 578), (x - 6, 606), 20, 6)
+            x += 30
+    return gray
+
+
+def test_an_amount_whose_separators_do_not_part_thousands_is_invalid(
+    mnist: MnistData, tmp_path: Path, classifier: object
+) -> None:
+    # the same six digits, '1,50,000' and '15,0000': with `grouped`, three digits after the last comma and two
+    # (or three) between commas, so the second was read with a digit too many or too few in a group
+    template = tmp_path / "grouped.yaml"
+    template.write_text(
+        (TEMPLATES / "synth-form.yaml").read_text().replace("length: [2, 6]}", "length: [2, 6], grouped: true}")
+    )
+    for name, commas in (("indian.png", (0, 2)), ("wrong.png", (1,))):
+        Image.fromarray(_amount_with_commas(mnist, "150000", commas)).save(tmp_path / name)
+    run = process(sorted(tmp_path.glob("*.png")), ProcessOptions(template=template), classifier=classifier)  # type: ignore[arg-type]
+    amounts = {Path(f.file).name: next(n for n in f.pages[0].numbers if n.field == "amount") for f in run.files}
+    assert amounts["indian.png"].text == amounts["wrong.png"].text == "150000"
+    assert amounts["indian.png"].valid is True
+    assert amounts["wrong.png"].valid is False and amounts["wrong.png"].needs_review
