@@ -1,12 +1,13 @@
-"""Write MNIST digits in the conventions of the hands that MNIST lacks: a 1 with a flag, a 7 with a bar, a 9
-whose stem leaves its loop on the left, a 0 cut from a cursive chain with its joining strokes.
+"""Write MNIST digits in the conventions of the hands that MNIST lacks: a 1 with a flag, a 2 whose top closes
+into a loop, a 7 with a bar, a 9 whose stem leaves its loop on the left, a 0 cut from a cursive chain with its
+joining strokes.
 
 MNIST was written by American census staff and students, whose 1 is a bare stroke and whose 7 has no bar.
 Much of the world writes a 1 with a long flag at its top, crosses its 7 and starts a 9 at the foot of its
-loop; a model that never saw them reads such a 1 as a 7, a crossed 7 as a 2 and such a 9 as an 8 (on real
-cheque amounts these are the commonest misreads). This module draws those strokes onto MNIST training images
-(ink high, background 0, before normalisation), or mirrors the 9s, keeping each label. Randomness comes from a
-seed, so a training run is reproducible.
+loop; a model that never saw them reads such a 1 as a 7, a looped 2 as a 9, a crossed 7 as a 2 and such a 9
+as an 8 (on real cheque amounts these are the commonest misreads). This module draws those strokes onto MNIST
+training images (ink high, background 0, before normalisation), or mirrors the 9s, keeping each label.
+Randomness comes from a seed, so a training run is reproducible.
 """
 
 from __future__ import annotations
@@ -101,7 +102,45 @@ def joined_zero(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return canvas
 
 
-STYLES = {0: joined_zero, 1: flagged_one, 7: crossed_seven, 9: mirrored_nine}
+def looped_two(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A 2 whose top closes into a loop: the stroke starts inside the bowl, on the diagonal, and rises to the
+    left into the arc (as many hands write it, the loop read as a 9's by a model that never saw it). Drawn
+    as a curve from the arc's free end, bulging left, down to the diagonal a half to two thirds of the way
+    down."""
+    from skimage.morphology import skeletonize
+
+    canvas = np.pad(image, _MARGIN).astype(np.float32)
+    ink = canvas >= _INK_LEVEL
+    if cv2.connectedComponents((~ink).astype(np.uint8), connectivity=4)[0] > 2:  # a loop already (at its foot)
+        return canvas
+    skeleton = skeletonize(ink)
+    ys, xs = np.nonzero(skeleton)
+    if not len(ys):
+        return canvas
+    top, height = int(ys.min()), int(ys.max() - ys.min() + 1)
+    left, width = int(xs.min()), int(xs.max() - xs.min() + 1)
+    ring = np.ones((3, 3), np.float32)
+    ring[1, 1] = 0
+    neighbours = cv2.filter2D(skeleton.astype(np.float32), -1, ring, borderType=cv2.BORDER_CONSTANT)
+    ends = [(y, x) for y, x in zip(ys, xs, strict=True) if neighbours[y, x] == 1 and y < top + 0.6 * height]
+    if not ends:
+        return canvas
+    start_y, start_x = min(ends, key=lambda p: (p[0] - top) / height + (p[1] - left) / width)
+    row = top + round(rng.uniform(0.5, 0.67) * height)
+    on_row = xs[ys == row]
+    if not len(on_row):
+        return canvas
+    end = np.array([float(on_row.min()), float(row)])
+    start = np.array([float(start_x), float(start_y)])
+    control = np.array([min(start[0], end[0]) - rng.uniform(0.1, 0.3) * width, (start[1] + end[1]) / 2])
+    t = np.linspace(0.0, 1.0, 24)[:, None]
+    curve = (1 - t) ** 2 * start + 2 * (1 - t) * t * control + t**2 * end
+    width_px = max(1, round(_stroke_width(image) * rng.uniform(0.7, 1.0)))
+    cv2.polylines(canvas, [np.round(curve).astype(np.int32)], False, float(canvas.max()), width_px, cv2.LINE_AA)
+    return canvas
+
+
+STYLES = {0: joined_zero, 1: flagged_one, 2: looped_two, 7: crossed_seven, 9: mirrored_nine}
 
 
 def styled_digits(

@@ -1,14 +1,24 @@
-"""Styled training digits (flagged 1s, crossed 7s, mirrored 9s, joined 0s) and the elastic bending of batches."""
+"""Styled training digits (flagged 1s, looped 2s, crossed 7s, mirrored 9s, joined 0s) and the elastic bending of
+batches."""
 
 from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
-from digitscan.styles import _MARGIN, crossed_seven, flagged_one, joined_zero, mirrored_nine, styled_digits
+from digitscan.styles import (
+    _MARGIN,
+    crossed_seven,
+    flagged_one,
+    joined_zero,
+    looped_two,
+    mirrored_nine,
+    styled_digits,
+)
 from digitscan.train import TrainSettings, _bend
 
 
@@ -35,6 +45,39 @@ def test_a_flag_leaves_the_top_of_the_stem_down_to_the_left(mnist: MnistData) ->
         far = flag_xs.mean() - top_x
         drop = flag_ys.mean() - ys.min()
         assert math.degrees(math.atan2(drop, -far)) < 75
+
+
+def _holes(image: np.ndarray) -> list[tuple[float, float]]:
+    """The centres (x, y) of the paper that a digit's strokes close in (4-connected, so a diagonal gap leaks)."""
+    paper = (image < 128).astype(np.uint8)
+    count, _, stats, centroids = cv2.connectedComponentsWithStats(paper, connectivity=4)
+    height, width = image.shape
+    return [
+        (float(centroids[i][0]), float(centroids[i][1]))
+        for i in range(1, count)
+        if stats[i, cv2.CC_STAT_LEFT] > 0
+        and stats[i, cv2.CC_STAT_TOP] > 0
+        and stats[i, cv2.CC_STAT_LEFT] + stats[i, cv2.CC_STAT_WIDTH] < width
+        and stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT] < height
+    ]
+
+
+def test_a_looped_two_closes_its_top_into_a_loop(mnist: MnistData) -> None:
+    rng = np.random.default_rng(3)
+    twos = mnist.test_images[mnist.test_labels == 2][:200]
+    open_twos = looped = 0
+    for two in twos:
+        padded = np.pad(two, _MARGIN)
+        styled = looped_two(two, rng)
+        if _holes(padded):  # a 2 already looped at its foot is left as it is: two loops would make an 8
+            assert np.array_equal(styled, padded.astype(np.float32))
+            continue
+        open_twos += 1
+        ys, _ = np.nonzero(padded >= 128)
+        loops = _holes(styled.astype(np.uint8))
+        # a loop, in the digit's upper part (the bowl), not at its foot
+        looped += bool(loops) and all(y <= ys.min() + 0.7 * (ys.max() - ys.min()) for _, y in loops)
+    assert open_twos >= 100 and looped >= 0.8 * open_twos
 
 
 def test_a_bar_crosses_the_sevens_stem_near_half_height(mnist: MnistData) -> None:
