@@ -37,7 +37,16 @@ from digitscan.normalize import normalize_many
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, DigitCandidate, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
-from digitscan.touching import Proposal, choose, cut_rivals_whole, part_box, propose, span_inks, zero_run
+from digitscan.touching import (
+    Proposal,
+    choose,
+    cut_rivals_whole,
+    part_box,
+    propose,
+    span_inks,
+    sure_cut,
+    zero_run,
+)
 
 log = logging.getLogger(__name__)
 
@@ -328,6 +337,9 @@ def _choose_reading(
         run, zero_spans = zero_run(proposal, parts, p0, chosen, after_digit=k > 0)
         if run:
             chosen, zeros = run, frozenset(whole + 1 + span for span in zero_spans)
+    if chosen == ():  # kept whole, but maybe the model finds it no digit and a plain cut sure digits
+        no_digit = 1.0 - float(predictions.digit_probabilities[whole].sum())
+        chosen = sure_cut(proposal, parts, no_digit, threshold)
     if not chosen:  # kept whole; reviewed when a cut reads about as well (maybe touching digits read as one)
         return _Choice(((candidate.box, whole),), guessed=cut_rivals_whole(proposal, parts))
     picked = []
