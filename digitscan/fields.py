@@ -312,8 +312,9 @@ def _doubtful(
 ) -> bool:
     """Whether the field holds ink its digits do not explain, so that a confident reading may still be wrong.
 
-    Two signs: a kept digit much wider than the others (digits touching, read as one), and a blob of
-    digit height that segmentation dropped (touching digits too wide to pass for one digit, a scribble).
+    Two signs: a kept digit much wider than the others (digits touching, read as one; in a comb, wider than
+    its cell), and a blob of digit height that segmentation dropped (touching digits too wide to pass for one
+    digit, a scribble).
     ``binary`` is the field's cut after its own rules were painted over; ``origin`` its place on the page.
     """
     if not keep:
@@ -321,7 +322,10 @@ def _doubtful(
     x, y, w, h = box
     widths = [found[i][0].w for i in keep]
     median_h = float(np.median([found[i][0].h for i in keep]))
-    if len(keep) > 1 and max(widths) >= 1.6 * float(np.median(widths)) and max(widths) >= 0.9 * median_h:
+    if spec.cells:  # one digit a cell: only a digit wider than its cell may be two (a date's 1s are no measure)
+        if max(widths) > w / spec.cells:
+            return True
+    elif len(keep) > 1 and max(widths) >= 1.6 * float(np.median(widths)) and max(widths) >= 0.9 * median_h:
         return True
     horizontal, vertical = rule_masks(binary, round(0.4 * w), round(0.6 * h))
     ink = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))
