@@ -323,9 +323,10 @@ def _doubtful(
     widths = [found[i][0].w for i in keep]
     median_h = float(np.median([found[i][0].h for i in keep]))
     if spec.cells:  # one digit a cell: only a digit wider than its cell may be two (a date's 1s are no measure)
-        if max(widths) > w / spec.cells:
-            return True
-    elif len(keep) > 1 and max(widths) >= 1.6 * float(np.median(widths)) and max(widths) >= 0.9 * median_h:
+        too_wide = max(widths) > w / spec.cells
+    else:
+        too_wide = len(keep) > 1 and max(widths) >= 1.6 * float(np.median(widths)) and max(widths) >= 0.9 * median_h
+    if too_wide:
         return True
     horizontal, vertical = rule_masks(binary, round(0.4 * w), round(0.6 * h))
     ink = cv2.bitwise_and(binary, cv2.bitwise_not(cv2.bitwise_or(horizontal, vertical)))

@@ -10,6 +10,7 @@ parent while the workers read the first files.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import multiprocessing
 import signal
@@ -349,12 +350,12 @@ def _choose_reading(
     return _Choice(tuple(picked), guessed=True, zeros=zeros)
 
 
-def _group_sizes(breaks: Sequence[int], choices: Sequence[tuple[int, _Choice]], predictions: Predictions) -> list[int]:
-    """How many digits each of an amount's groups holds, its separators falling after candidates ``breaks``."""
+def _group_sizes(breaks: Sequence[int], read: Sequence[int], wholes: Sequence[int]) -> list[int]:
+    """How many digits each of an amount's groups holds: its separators fall after candidates ``breaks``, and
+    each digit belongs to the candidate whose crops (starting at ``wholes``) hold the crop it was read from."""
     sizes = [0] * (len(breaks) + 1)
-    for k, choice in choices:
-        group = sum(k >= b for b in breaks)
-        sizes[group] += sum(bool(i in choice.zeros or predictions.digit[i] != NOT_A_DIGIT) for _, i in choice.picked)
+    for crop in read:
+        sizes[bisect.bisect_right(breaks, bisect.bisect_right(wholes, crop) - 1)] += 1
     return sizes
 
 
@@ -533,16 +534,14 @@ class _Run:
                 for candidate in candidates:
                     wholes.append(cursor)
                     cursor += 1 + len(candidate.proposal.spans) + (candidate.joined is not None)
-                choices: list[tuple[int, _Choice]] = []  # (first candidate, how it is read)
                 k = 0
                 while k < len(candidates):
-                    choices.append((k, _choose_reading(predictions, candidates, wholes, k, self.threshold)))
-                    k += choices[-1][1].taken
-                for k, choice in choices:
                     candidate, position = candidates[k], positions[k]
+                    choice = _choose_reading(predictions, candidates, wholes, k, self.threshold)
                     if choice.unread:
                         leftover = True
                         unread.append(candidate.box)
+                    k += choice.taken
                     for box, i in choice.picked:
                         if i in choice.zeros:  # read as a 0 of a cursive run (touching.zero_run)
                             read.append(i)
@@ -575,7 +574,7 @@ class _Run:
                         numbers.append(NumberResult(len(numbers), tuple(digits)))
                     continue
                 # No change of digits mends a group too long or too short: such a field stays invalid.
-                grouped = spec.groups_fit(_group_sizes(form_field.breaks, choices, predictions))
+                grouped = spec.groups_fit(_group_sizes(form_field.breaks, read, wholes))
                 valid = grouped and spec.check("".join(str(d.digit) for d in digits))
                 corrected = False
                 if grouped and not valid:

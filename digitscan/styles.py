@@ -16,6 +16,7 @@ import math
 
 import cv2
 import numpy as np
+from skimage.morphology import skeletonize
 
 _MARGIN = 8  # room around the 28x28 image for a stroke that reaches past MNIST's field
 _INK_LEVEL = 128  # pixels at or above this count as a digit's stroke when measuring it
@@ -107,8 +108,6 @@ def looped_two(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     left into the arc (as many hands write it, the loop read as a 9's by a model that never saw it). Drawn
     as a curve from the arc's free end, bulging left, down to the diagonal a half to two thirds of the way
     down."""
-    from skimage.morphology import skeletonize
-
     canvas = np.pad(image, _MARGIN).astype(np.float32)
     ink = canvas >= _INK_LEVEL
     if cv2.connectedComponents((~ink).astype(np.uint8), connectivity=4)[0] > 2:  # a loop already (at its foot)
