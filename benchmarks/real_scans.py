@@ -1,7 +1,7 @@
 """How digitscan reads real scans: the evaluation-only sets in ../shared/data/real (never in the repo).
 
     .venv/bin/python benchmarks/real_scans.py [--real ../shared/data/real] [--limit N] [--model M.keras]
-                                              [--per-image OUT.json] [--against OLD.json]
+                                              [--per-image OUT.json] [--against OLD.json] [--crossed-sevens]
 
 Prints, for the current segmentation and model:
   * ORAND-CAR digits: each labelled digit box cropped, normalised by digitscan and classified (model only);
@@ -12,6 +12,8 @@ Prints, for the current segmentation and model:
 ``--per-image`` writes what was read in each ORAND image and IDRBT field (label, reading, flagged);
 ``--against`` compares this run with such a file from an earlier run and lists the fields gained and lost,
 so that a change to segmentation or the model is judged field by field, not only by its totals.
+``--crossed-sevens`` reads every set as written by hands that cross their 7s (ORAND-CAR's Uruguayan writers
+do; IDRBT's Indian ones mostly do not), as ``digitscan process --crossed-sevens`` does.
 """
 
 from __future__ import annotations
@@ -35,10 +37,10 @@ def _rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(stream))
 
 
-def orand_digits(folder: Path, classifier: DigitClassifier, limit: int | None) -> float:
+def orand_digits(folder: Path, classifier: DigitClassifier, limit: int | None, crossed_sevens: bool) -> float:
     """Accuracy on labelled digit boxes, cropped and normalised by digitscan's own code."""
     crops, labels = orand_digit_crops(folder, limit)
-    return float(np.mean(classifier.classify(crops).digit == labels))
+    return float(np.mean(classifier.classify(crops, crossed_sevens).digit == labels))
 
 
 def _page_digits(run: RunResult) -> dict[str, list[tuple[int, float, float, bool, float]]]:
@@ -73,21 +75,25 @@ def _field_read(truth: str, digits: list[tuple[int, float, float, bool, float]])
     return FieldRead(truth, "".join(str(d[0]) for d in digits), any(d[3] for d in digits) or not digits)
 
 
-def orand_fields(folder: Path, classifier: DigitClassifier, limit: int | None) -> dict[str, FieldRead]:
+def orand_fields(
+    folder: Path, classifier: DigitClassifier, limit: int | None, options: ProcessOptions
+) -> dict[str, FieldRead]:
     """Each amount crop, processed as a page, by image name."""
     labels = {row["image"].removeprefix("images/"): row["digits"] for row in _rows(folder / "labels.csv")}
     names = sorted(labels)[:limit]
-    run = process([folder / "images" / n for n in names], ProcessOptions(), classifier=classifier)
+    run = process([folder / "images" / n for n in names], options, classifier=classifier)
     found = {Path(k).name: v for k, v in _page_digits(run).items()}
     return {name: _field_read(labels[name], found.get(name, [])) for name in names}
 
 
-def idrbt_fields(folder: Path, classifier: DigitClassifier) -> dict[str, tuple[str, FieldRead]]:
+def idrbt_fields(
+    folder: Path, classifier: DigitClassifier, options: ProcessOptions
+) -> dict[str, tuple[str, FieldRead]]:
     """Each labelled field of each cheque, by "image field": (field type, the field as read). A field holds
     the digits whose centres fall inside its labelled box."""
     rows = _rows(folder / "labels.csv")
     images = sorted({row["image"] for row in rows})
-    run = process([folder / image for image in images], ProcessOptions(), classifier=classifier)
+    run = process([folder / image for image in images], options, classifier=classifier)
     found = {Path(k).name: v for k, v in _page_digits(run).items()}
     fields = {}
     for row in rows:
@@ -134,14 +140,17 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
     parser.add_argument("--per-image", type=Path, default=None, help="write each field's label and reading here")
     parser.add_argument("--against", type=Path, default=None, help="a --per-image file of an earlier run to compare")
+    parser.add_argument("--crossed-sevens", action="store_true", help="read as hands that cross their 7s")
     args = parser.parse_args()
     if not args.real.is_dir():
         raise SystemExit(f"{args.real} not found: these real scans are evaluation data kept outside the repo")
     classifier = DigitClassifier(args.model)
-    print(f"ORAND-CAR digit boxes, model only: {orand_digits(args.real / 'car_orand', classifier, args.limit):.4f}")
-    orand = orand_fields(args.real / "car_orand", classifier, args.limit)
+    options = ProcessOptions(crossed_sevens=args.crossed_sevens)
+    boxes = orand_digits(args.real / "car_orand", classifier, args.limit, args.crossed_sevens)
+    print(f"ORAND-CAR digit boxes, model only: {boxes:.4f}")
+    orand = orand_fields(args.real / "car_orand", classifier, args.limit, options)
     print(f"ORAND-CAR amount fields: {_summary(list(orand.values()))}")
-    idrbt = idrbt_fields(args.real / "cheques_idrbt", classifier)
+    idrbt = idrbt_fields(args.real / "cheques_idrbt", classifier, options)
     for field in sorted({kind for kind, _ in idrbt.values()}):
         print(f"IDRBT cheques {field}: {_summary([read for kind, read in idrbt.values() if kind == field])}")
     per_image = {"orand": orand, "idrbt": {key: read for key, (_, read) in idrbt.items()}}

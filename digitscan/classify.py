@@ -17,6 +17,7 @@ import numpy as np
 
 from digitscan.calibration import softmax
 from digitscan.card import CLASSES, NOT_A_DIGIT, ModelCard, default_model_path, read_card
+from digitscan.conventions import weigh_crossed_sevens
 from digitscan.errors import BadModelError, MissingDependencyError, UsageError
 
 log = logging.getLogger(__name__)
@@ -140,9 +141,15 @@ class DigitClassifier:
         self.calls += -(-len(out) // self.batch_size)
         return out
 
-    def classify(self, crops: np.ndarray) -> Predictions:
-        """Best class, second-best digit and temperature-calibrated confidences for (N, 28, 28) normalised crops."""
-        return predictions_from(softmax(self.logits(crops), self.card.temperature))
+    def probabilities(self, crops: np.ndarray, crossed_sevens: bool = False) -> np.ndarray:
+        """Temperature-calibrated class probabilities (N, 11) for (N, 28, 28) normalised crops; with
+        ``crossed_sevens``, weighed for hands that cross their 7s (:mod:`digitscan.conventions`)."""
+        probs = softmax(self.logits(crops), self.card.temperature)
+        return weigh_crossed_sevens(crops, probs) if crossed_sevens else probs
+
+    def classify(self, crops: np.ndarray, crossed_sevens: bool = False) -> Predictions:
+        """Best class, second-best digit and calibrated confidences for (N, 28, 28) normalised crops."""
+        return predictions_from(self.probabilities(crops, crossed_sevens))
 
 
 def decide(probs: np.ndarray) -> np.ndarray:

@@ -36,6 +36,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
+CROSSED_SEVENS_HELP = (
+    "The writers cross their 7s (continental Europe, Latin America): a 7 without a bar is read as the flagged 1 "
+    "it more likely is."
+)
 
 
 @app.callback()
@@ -166,6 +170,7 @@ def process(
             "--printed", help="Also report digits printed on the form (account numbers, serials), marked printed."
         ),
     ] = False,
+    crossed_sevens: Annotated[bool, typer.Option("--crossed-sevens", help=CROSSED_SEVENS_HELP)] = False,
 ) -> None:
     """Find and read every handwritten digit in the scans; write one row per digit.
 
@@ -192,6 +197,7 @@ def process(
             min_age_s=min_age,
             template=template,
             printed=printed,
+            crossed_sevens=crossed_sevens,
         )
         journal = None if out == STDOUT else RunJournal.open(journal_path(out), fresh=fresh)
         try:
@@ -359,6 +365,7 @@ def evaluate(
         Path | None, typer.Option(help="ORAND-CAR folder (digit_boxes.csv, images/) to evaluate on too.")
     ] = None,
     model: Annotated[Path | None, typer.Option(help="Model file [default: the shipped one].")] = None,
+    crossed_sevens: Annotated[bool, typer.Option("--crossed-sevens", help=CROSSED_SEVENS_HELP)] = False,
 ) -> None:
     """Accuracy, per-class precision and recall, calibration and risk-coverage of a model, with plots."""
     with _exit_codes():
@@ -374,7 +381,7 @@ def evaluate(
         if real is not None:
             sets.append(("ORAND-CAR digits", *orand_digit_crops(real)))
         for name, crops, labels in sets:
-            evaluation = run_evaluation(name, crops, labels, classifier)
+            evaluation = run_evaluation(name, crops, labels, classifier, crossed_sevens)
             typer.echo(report(evaluation))
             for path in write_plots(evaluation, out):
                 err.print(f"wrote {path}", highlight=False)
@@ -393,6 +400,7 @@ def inspect(
         Path | None,
         typer.Option(help="A known form (YAML or JSON): read the page with it and draw its fields where they fell."),
     ] = None,
+    crossed_sevens: Annotated[bool, typer.Option("--crossed-sevens", help=CROSSED_SEVENS_HELP)] = False,
 ) -> None:
     """Draw the numbers and digits found on one page, with readings and confidences, over the page.
 
@@ -416,7 +424,8 @@ def inspect(
         if not scan.is_file():
             raise UsageError(f"{scan} is not a file")
         form = None if template is None else load_template(template)  # a bad template fails before any work
-        run = run_process([scan], ProcessOptions(pdf_dpi=pdf_dpi, model=model, template=template))
+        options = ProcessOptions(pdf_dpi=pdf_dpi, model=model, template=template, crossed_sevens=crossed_sevens)
+        run = run_process([scan], options)
         pages = {p.page: p for p in run.files[0].pages}
         if page not in pages:
             reason = run.failures[0].message if run.failures else f"it has {len(pages)} page(s)"

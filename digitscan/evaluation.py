@@ -97,9 +97,12 @@ class Evaluation:
         return [next(p for p in curve if p.coverage >= target - 1e-9) for target in COVERAGES]
 
 
-def evaluate(name: str, crops: np.ndarray, labels: np.ndarray, classifier: DigitClassifier) -> Evaluation:
-    """Classify normalised crops and keep the calibrated probabilities."""
-    probs = softmax(classifier.logits(crops), classifier.card.temperature)
+def evaluate(
+    name: str, crops: np.ndarray, labels: np.ndarray, classifier: DigitClassifier, crossed_sevens: bool = False
+) -> Evaluation:
+    """Classify normalised crops and keep the calibrated probabilities (``crossed_sevens``: for hands that
+    cross their 7s)."""
+    probs = classifier.probabilities(crops, crossed_sevens)
     return Evaluation(name, np.asarray(labels, np.int64), probs, classifier.card.review_threshold)
 
 

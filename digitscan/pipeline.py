@@ -66,6 +66,7 @@ class ProcessOptions:
     min_age_s: float = 0.0  # files modified more recently may still be being written: left for a later run
     template: Path | None = None  # a known form: read its named fields instead of every number on the page
     printed: bool = False  # also report digits printed on the form (account numbers, serials), marked printed
+    crossed_sevens: bool = False  # the writers cross their 7s: a 7 without a bar is likelier a flagged 1
 
     def validate(self) -> None:
         """Refuse impossible values before any work."""
@@ -490,6 +491,7 @@ class _Run:
     journal: RunJournal | None = None
     classifier: DigitClassifier | None = None  # set before the first file is added
     template: Template | None = None
+    crossed_sevens: bool = False  # the writers cross their 7s (digitscan.conventions)
     keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
@@ -516,7 +518,8 @@ class _Run:
         """Classify every buffered crop in one batched pass, assemble their pages, journal finished files."""
         assert self.classifier is not None, "the model is loaded before any file is added"
         crops = [page.crops for _, page in self.pending if len(page.crops)]
-        predictions = self.classifier.classify(np.concatenate(crops) if crops else np.zeros((0, 28, 28)))
+        batch = np.concatenate(crops) if crops else np.zeros((0, 28, 28))
+        predictions = self.classifier.classify(batch, self.crossed_sevens)
         probabilities = predictions.digit_probabilities
         cursor = 0
         for file_index, page in self.pending:
@@ -672,7 +675,7 @@ def process(
     card = classifier.card if classifier is not None else read_card(options.model or default_model_path())
     threshold = card.review_threshold if options.review_threshold is None else options.review_threshold
     batch_size = classifier.batch_size if classifier is not None else options.batch_size
-    run = _Run(threshold, 4 * batch_size, inputs, journal, classifier, template=template)
+    run = _Run(threshold, 4 * batch_size, inputs, journal, classifier, template, options.crossed_sevens)
 
     def load_model() -> None:
         if run.classifier is None:
@@ -681,6 +684,8 @@ def process(
     settings: dict[str, Any] = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
     if options.printed:
         settings["printed"] = True
+    if options.crossed_sevens:
+        settings["crossed_sevens"] = True
     if template is not None:
         settings["template"] = template.sha256
     settings_key = run_key({**settings, "review_threshold": threshold})

@@ -14,7 +14,6 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from digitscan.calibration import softmax
 from digitscan.card import NOT_A_DIGIT
 from digitscan.classify import Predictions, predictions_from
 from digitscan.cli import app
@@ -138,8 +137,8 @@ class _ReadsAt:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real, name)
 
-    def classify(self, crops: np.ndarray) -> Predictions:
-        probabilities = softmax(self.real.logits(crops), self.real.card.temperature)
+    def classify(self, crops: np.ndarray, crossed_sevens: bool = False) -> Predictions:
+        probabilities = self.real.probabilities(crops, crossed_sevens)
         probabilities[self.index] = 0.0
         probabilities[self.index, list(self.reading)] = list(self.reading.values())
         return predictions_from(probabilities)
