@@ -12,7 +12,7 @@ Prints, for the current segmentation and model:
 ``--per-image`` writes what was read in each ORAND image and IDRBT field (label, reading, flagged);
 ``--against`` compares this run with such a file from an earlier run and lists the fields gained and lost,
 so that a change to segmentation or the model is judged field by field, not only by its totals.
-``--crossed-sevens`` reads every set as written by hands that cross their 7s (ORAND-CAR's Uruguayan writers
+``--crossed-sevens`` reads every set as written by hands that cross their 7s (ORAND-CAR's Chilean writers
 do; IDRBT's Indian ones mostly do not), as ``digitscan process --crossed-sevens`` does.
 """
 

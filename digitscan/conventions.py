@@ -3,7 +3,7 @@
 MNIST's American hands write a 1 as a bare stroke and a 7 without a bar, so the model reads a 1 with a long
 flag as a 7: that shape is a 7 in MNIST. Where the writers cross their 7s (continental Europe, Latin
 America), a 7-shape without a bar is a flagged 1 far more often than a 7; told so, a run weighs the model's
-reading of a 7 by whether the crop has a bar (on ORAND-CAR's Uruguayan cheques, 1 read as 7 is the
+reading of a 7 by whether the crop has a bar (on ORAND-CAR's Chilean cheques, 1 read as 7 is the
 commonest misread of all).
 """
 

@@ -63,7 +63,7 @@ def test_real_cheque_digits_are_cropped_with_digitscans_own_code(classifier: Dig
     # The shipped model reads 93.3% of the real cheque digits (the previous models 92.5%, and 90.0% without
     # cluttered training digits); the target of 97% is not met.
     assert evaluate("ORAND", crops, labels, classifier).accuracy >= 0.93
-    # Told that these Uruguayan writers cross their 7s, it reads their flagged 1s as 1s more often: 93.7%.
+    # Told that these Chilean writers cross their 7s, it reads their flagged 1s as 1s more often: 93.7%.
     assert evaluate("ORAND", crops, labels, classifier, crossed_sevens=True).accuracy >= 0.935
 
 
