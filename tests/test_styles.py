@@ -17,6 +17,7 @@ from digitscan.styles import (
     joined_zero,
     looped_two,
     mirrored_nine,
+    short_stem_four,
     styled_digits,
 )
 from digitscan.train import TrainSettings, _bend
@@ -125,6 +126,25 @@ def test_a_joined_zero_has_near_flat_strokes_reaching_past_its_loop(mnist: Mnist
         sides["right"] += right
     assert min(sides.values()) >= 50  # both neighbours' strokes are drawn, often
     assert np.median(flatness) > 2 and np.percentile(flatness, 5) > 0.8
+
+
+def test_a_short_stemmed_four_loses_only_the_top_of_its_stem(mnist: MnistData) -> None:
+    rng = np.random.default_rng(3)
+    drops = []
+    for four in mnist.test_images[mnist.test_labels == 4][:200]:
+        before = np.pad(four, _MARGIN).astype(np.float32)
+        after = short_stem_four(four, rng)
+        assert np.all(after <= before)  # erased, never drawn
+        ys, xs = np.nonzero(before >= 128)
+        top, height, middle = ys.min(), ys.max() - ys.min() + 1, (xs.min() + xs.max()) // 2
+        removed_ys, _ = np.nonzero((before >= 128) & (after < 128))
+        assert not len(removed_ys) or removed_ys.max() < top + 0.8 * height  # the bar and the stem below it stay
+        assert (after[top + round(0.8 * height) :] == before[top + round(0.8 * height) :]).all()
+        drops.append(
+            (np.nonzero(after[:, middle:] >= 128)[0].min() - np.nonzero(before[:, middle:] >= 128)[0].min()) / height
+        )
+    # The ink right of the middle (the stem) now starts lower: by a quarter of the height or more in half of them.
+    assert np.mean(np.array(drops) >= 0.1) >= 0.9 and np.median(drops) >= 0.25  # 95.5%, 0.35 measured
 
 
 def test_styled_digits_take_the_share_of_the_chosen_digits_and_keep_their_labels(mnist: MnistData) -> None:
