@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -14,6 +15,7 @@ from digitscan.cli import app
 from digitscan.conventions import UNCROSSED_SEVEN_ODDS, has_bar, weigh_crossed_sevens
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
+from digitscan.pipeline import ProcessOptions, process
 from digitscan.styles import crossed_seven, flagged_one
 
 from .conftest import SAMPLES
@@ -56,6 +58,37 @@ def test_flagged_ones_read_as_sevens_are_mostly_read_as_ones_when_sevens_are_cro
     assert (after == 1).sum() >= (before == 1).sum() + 25  # 138 -> 175
     sevens = [(classifier.classify(crossed, crossed_sevens=told).digit == 7).sum() for told in (False, True)]
     assert sevens[1] >= sevens[0] - 2 and sevens[0] >= 0.9 * len(crossed)  # 382 of 400 either way
+
+
+def test_a_page_of_flagged_ones_reads_them_as_ones_when_told_that_sevens_are_crossed(
+    classifier: DigitClassifier, mnist: MnistData, tmp_path: Path
+) -> None:
+    # Six generated flagged 1s whose crops the model reads as 7s, drawn four times larger on a page, one
+    # number each: read through segmentation and normalisation as a run reads them.
+    rng = np.random.default_rng(5)
+    styled = [flagged_one(image, rng) for image in mnist.test_images[mnist.test_labels == 1][:400]]
+    crops = normalize_many(styled)
+    chosen = np.flatnonzero(
+        (classifier.classify(crops).digit == 7) & (classifier.classify(crops, crossed_sevens=True).digit == 1)
+    )[:6]
+    page = np.full((400, 1400), 255, np.uint8)
+    for k, index in enumerate(chosen):
+        ink = cv2.resize(styled[index] / styled[index].max(), None, fx=4, fy=4, interpolation=cv2.INTER_LINEAR)
+        area = page[100 : 100 + ink.shape[0], 60 + 200 * k : 60 + 200 * k + ink.shape[1]]
+        np.minimum(area, (255 * (1 - ink)).astype(np.uint8), out=area)
+    scan = tmp_path / "ones.png"
+    cv2.imwrite(str(scan), page)
+    readings = {}
+    for told in (False, True):
+        run = process([scan], ProcessOptions(crossed_sevens=told), classifier=classifier)
+        numbers = [n for p in run.files[0].pages for n in p.numbers]
+        assert all(n.needs_review for n in numbers)  # a flagged 1 is a doubtful digit either way
+        readings[told] = [n.text for n in numbers]
+    assert len(chosen) == 6 and readings[False].count("7") >= 4 and readings[True].count("1") >= 4  # 5 and 5
+    overlay = tmp_path / "ones-overlay.png"
+    result = CliRunner().invoke(app, ["inspect", str(scan), "--out", str(overlay), "--crossed-sevens"])
+    assert result.exit_code == 0, result.output
+    assert cv2.imread(str(overlay)).shape[:2] == page.shape
 
 
 def test_a_run_told_of_crossed_sevens_says_so_and_is_not_resumed_from_a_run_that_was_not(tmp_path: Path) -> None:
