@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/synthetic_pages.py [--mnist ../shared/data/mnist] [--pages 200] [--seed 1]
                                                    [--style scanned|clean] [--jobs 1]
                                                    [--model M.keras] [--review-threshold T]
+                                                   [--hands mnist|crossing] [--crossed-sevens]
 
 Generates the pages (as ``digitscan synth`` does) into a temporary folder, reads them as ``digitscan
 process`` does (the library pipeline, the results CSV written by the writers), scores them, and prints per
@@ -12,7 +13,9 @@ targets. Then where the mistakes are: what went wrong with each wrong number (a 
 grouped wrongly), why the digits not found were missed (reported in a bigger box, a smaller one, or not at
 all), numbers with a touching pair or a broken digit, pages thresholded to 1 bit, what the
 reported boxes that match no handwritten digit lie on, and the share of reported digits flagged
-needs_review (what review costs).
+needs_review (what review costs). ``--hands crossing`` writes the digits as hands that cross their 7s and
+flag their 1s (the same pages otherwise); ``--crossed-sevens`` reads them as ``digitscan process
+--crossed-sevens`` does.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 from digitscan.mnist import load_mnist
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.scoring import EMPTY, PageScore, Score, read_results_csv, score_pages
-from digitscan.synth import STYLES, write_samples
+from digitscan.synth import HANDS, STYLES, write_samples
 from digitscan.writers import write_results
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,11 +98,18 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1, help="worker processes for reading and segmenting")
     parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
     parser.add_argument("--review-threshold", type=float, default=None, help="[default: the model card's]")
+    parser.add_argument("--hands", choices=HANDS, default="mnist", help="whose hands write the digits")
+    parser.add_argument("--crossed-sevens", action="store_true", help="read as hands that cross their 7s")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as work:
         folder = Path(work) / "pages"
-        truth = write_samples(folder, args.pages, args.seed, load_mnist(args.mnist), args.style)
-        options = ProcessOptions(jobs=args.jobs, model=args.model, review_threshold=args.review_threshold)
+        truth = write_samples(folder, args.pages, args.seed, load_mnist(args.mnist), args.style, args.hands)
+        options = ProcessOptions(
+            jobs=args.jobs,
+            model=args.model,
+            review_threshold=args.review_threshold,
+            crossed_sevens=args.crossed_sevens,
+        )
         run = process([folder], options)
         results = Path(work) / "results.csv"
         write_results(run, results)

@@ -322,18 +322,27 @@ def synth(
             "broken digits, blur, noise, JPEG artefacts and 1-bit pages."
         ),
     ] = "clean",
+    hands: Annotated[
+        str,
+        typer.Option(
+            help="mnist: MNIST's own hands (bare 1s, uncrossed 7s); crossing: every 7 crossed and most 1s flagged, "
+            "as the writers --crossed-sevens is for write them."
+        ),
+    ] = "mnist",
 ) -> None:
     """Generate synthetic cheque and form scans from MNIST test digits, with exact ground truth."""
     with _exit_codes():
         from digitscan.errors import UsageError
         from digitscan.mnist import load_mnist
-        from digitscan.synth import STYLES, write_samples
+        from digitscan.synth import HANDS, STYLES, write_samples
 
         if pages < 1:
             raise UsageError("--pages must be at least 1")
         if style not in STYLES:
             raise UsageError(f"--style must be one of {', '.join(STYLES)}, not {style!r}")
-        truth = write_samples(out, pages, seed, load_mnist(mnist), style)
+        if hands not in HANDS:
+            raise UsageError(f"--hands must be one of {', '.join(HANDS)}, not {hands!r}")
+        truth = write_samples(out, pages, seed, load_mnist(mnist), style, hands)
         err.print(f"wrote {pages} pages in {len(truth['files'])} files and truth.json to {out}")
 
 

@@ -13,10 +13,13 @@ Randomness comes from a seed, so a training run is reproducible.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import cv2
 import numpy as np
 from skimage.morphology import skeletonize
+
+from digitscan.mnist import MnistData
 
 _MARGIN = 8  # room around the 28x28 image for a stroke that reaches past MNIST's field
 _INK_LEVEL = 128  # pixels at or above this count as a digit's stroke when measuring it
@@ -170,6 +173,25 @@ def _runs(row: np.ndarray) -> list[tuple[int, int]]:
 
 
 STYLES = {0: joined_zero, 1: flagged_one, 2: looped_two, 4: short_stem_four, 7: crossed_seven, 9: mirrored_nine}
+
+
+def crossing_hands(digits: MnistData, seed: int, flagged_share: float = 0.6) -> MnistData:
+    """MNIST's test digits as hands that cross their 7s write them (continental Europe, Latin America): every 7
+    crossed, ``flagged_share`` of the 1s flagged, the rest as they are, all on the styles' wider canvas (their
+    size changes nothing where the digits are cropped to their ink, as the synthetic pages crop them).
+
+    Pages drawn from these (``digitscan synth --hands crossing``) measure ``--crossed-sevens`` with exact truth;
+    the training images are left alone.
+    """
+    rng = np.random.default_rng(seed)
+    images = np.pad(digits.test_images, ((0, 0), (_MARGIN, _MARGIN), (_MARGIN, _MARGIN)))
+    sevens = np.flatnonzero(digits.test_labels == 7)
+    ones = np.flatnonzero(digits.test_labels == 1)
+    for index in sevens:
+        images[index] = np.clip(crossed_seven(digits.test_images[index], rng), 0, 255)
+    for index in rng.choice(ones, round(flagged_share * len(ones)), replace=False):
+        images[index] = np.clip(flagged_one(digits.test_images[index], rng), 0, 255)
+    return replace(digits, test_images=images)
 
 
 def styled_digits(

@@ -28,12 +28,16 @@ from PIL import Image
 
 from digitscan.mnist import MnistData
 from digitscan.segment import Box
+from digitscan.styles import crossing_hands
 
 DPI = 300
 INK_ALPHA_FLOOR = 0.3  # alpha above which a pixel counts as the digit's ink for its truth box
 SOLID_INK_ALPHA = 0.6  # touching digits share pixels at least this dark in both
 Style = Literal["clean", "scanned"]
 STYLES: tuple[Style, ...] = ("clean", "scanned")
+# Whose hands: MNIST's own (American: bare 1s, uncrossed 7s), or hands that cross their 7s and flag most 1s
+# (styles.crossing_hands), the writers ``--crossed-sevens`` is for.
+HANDS = ("mnist", "crossing")
 # Scanned style: shares of free-written numbers with one touching pair, and of digits broken by a gap.
 TOUCHING_SHARE = 0.3
 BROKEN_SHARE = 0.08
@@ -536,17 +540,28 @@ def _write_file(path: Path, pages: list[SyntheticPage], kind: str, rng: np.rando
         raise ValueError(kind)
 
 
-def write_samples(out: Path, pages: int, seed: int, digits: MnistData, style: Style = "clean") -> dict[str, Any]:
-    """Write ``pages`` synthetic pages into ``out`` as files of every supported format, plus truth.json."""
+def write_samples(
+    out: Path, pages: int, seed: int, digits: MnistData, style: Style = "clean", hands: str = "mnist"
+) -> dict[str, Any]:
+    """Write ``pages`` synthetic pages into ``out`` as files of every supported format, plus truth.json.
+
+    With ``hands="crossing"`` the digits are written as hands that cross their 7s write them
+    (:func:`digitscan.styles.crossing_hands`, seeded by ``seed`` too).
+    """
     if pages < 1:
         raise ValueError("pages must be at least 1")
     if style not in STYLES:
         raise ValueError(f"style must be one of {', '.join(STYLES)}, not {style!r}")
+    if hands not in HANDS:
+        raise ValueError(f"hands must be one of {', '.join(HANDS)}, not {hands!r}")
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     generator: dict[str, Any] = {"seed": seed, "pages": pages, "dpi": DPI}
     if style != "clean":  # the clean samples' truth.json stays byte for byte what it was
         generator["style"] = style
+    if hands != "mnist":
+        generator["hands"] = hands
+        digits = crossing_hands(digits, seed)
     truth: dict[str, Any] = {"generator": generator, "files": {}}
     made, unit = 0, 0
     while made < pages:

@@ -268,3 +268,7 @@ def test_synth_style_scanned_records_printed_type_and_an_unknown_style_is_a_usag
     (page,) = truth["files"]["cheque_001.png"]
     assert any(c["char"].isdigit() for c in page["printed"]) and "noise_sigma" in page["scan"]
     assert runner.invoke(app, [*args, "--style", "smudged"]).exit_code == 2
+    crossing = runner.invoke(app, [*args, "--out", str(tmp_path / "crossing"), "--hands", "crossing"])
+    assert crossing.exit_code == 0, crossing.output
+    assert json.loads((tmp_path / "crossing" / "truth.json").read_text())["generator"]["hands"] == "crossing"
+    assert runner.invoke(app, [*args, "--hands", "left"]).exit_code == 2

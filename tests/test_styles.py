@@ -8,11 +8,13 @@ import math
 import cv2
 import numpy as np
 
+from digitscan.conventions import has_bar
 from digitscan.mnist import MnistData
 from digitscan.normalize import normalize_many
 from digitscan.styles import (
     _MARGIN,
     crossed_seven,
+    crossing_hands,
     flagged_one,
     joined_zero,
     looped_two,
@@ -145,6 +147,18 @@ def test_a_short_stemmed_four_loses_only_the_top_of_its_stem(mnist: MnistData) -
         )
     # The ink right of the middle (the stem) now starts lower: by a quarter of the height or more in half of them.
     assert np.mean(np.array(drops) >= 0.1) >= 0.9 and np.median(drops) >= 0.25  # 95.5%, 0.35 measured
+
+
+def test_crossing_hands_cross_every_seven_flag_most_ones_and_leave_the_rest(mnist: MnistData) -> None:
+    hands = crossing_hands(mnist, seed=1)
+    assert np.array_equal(hands.test_labels, mnist.test_labels) and hands.train_images is mnist.train_images
+    padded = np.pad(mnist.test_images, ((0, 0), (_MARGIN, _MARGIN), (_MARGIN, _MARGIN)))
+    changed = np.any(hands.test_images != padded, axis=(1, 2))
+    sevens, ones = mnist.test_labels == 7, mnist.test_labels == 1
+    assert changed[sevens].all() and not changed[~(sevens | ones)].any()
+    assert changed[ones].sum() == round(0.6 * ones.sum())
+    crops = normalize_many(hands.test_images[sevens][:300])
+    assert np.mean([has_bar(crop) for crop in crops]) >= 0.97
 
 
 def test_styled_digits_take_the_share_of_the_chosen_digits_and_keep_their_labels(mnist: MnistData) -> None:
