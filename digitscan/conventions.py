@@ -9,11 +9,11 @@ commonest misread of all).
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from digitscan.card import NOT_A_DIGIT
 from digitscan.normalize import SIZE
+from digitscan.styles import ink_runs, stroke_width
 
 SEVEN = 7
 INK = 0.35  # a normalised crop's pixels at or above this are stroke
@@ -38,13 +38,8 @@ def has_bar(crop: np.ndarray) -> bool:
         return False
     top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
     band = ink[top + int(BAR_BAND[0] * height) : top + int(BAR_BAND[1] * height) + 1]
-    distance = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
-    stroke = max(1.0, 2.0 * float(np.percentile(distance[ink], 90)))
-    edges = np.diff(np.pad(band.astype(np.int8), ((0, 0), (1, 1))), axis=1)
-    longest = max(
-        (int((np.flatnonzero(row == -1) - np.flatnonzero(row == 1)).max()) for row in edges if row.any()), default=0
-    )
-    return longest >= BAR_STROKES * stroke
+    longest = max((end - start for row in band for start, end in ink_runs(row)), default=0)
+    return longest >= BAR_STROKES * max(1.0, stroke_width(ink))
 
 
 def weigh_crossed_sevens(crops: np.ndarray, probs: np.ndarray) -> np.ndarray:

@@ -25,11 +25,24 @@ _MARGIN = 8  # room around the 28x28 image for a stroke that reaches past MNIST'
 _INK_LEVEL = 128  # pixels at or above this count as a digit's stroke when measuring it
 
 
+def stroke_width(ink: np.ndarray) -> float:
+    """The width of the strokes of a boolean ink mask, in pixels: twice the distance from their edge to their
+    centre line (its 90th percentile); 0 without ink."""
+    if not ink.any():
+        return 0.0
+    distance = cv2.distanceTransform(ink.astype(np.uint8), cv2.DIST_L2, 3)
+    return 2.0 * float(np.percentile(distance[ink], 90))
+
+
+def ink_runs(row: np.ndarray) -> list[tuple[int, int]]:
+    """The [start, end) column ranges of the ink in one row of a boolean mask."""
+    edges = np.diff(np.r_[0, row.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
+
+
 def _stroke_width(image: np.ndarray) -> int:
-    """A stroke's width in pixels: twice the distance from its edge to its centre line."""
-    ink = (image >= _INK_LEVEL).astype(np.uint8)
-    distance = cv2.distanceTransform(ink, cv2.DIST_L2, 3)
-    return max(1, round(2 * float(np.percentile(distance[ink > 0], 90)))) if ink.any() else 1
+    """A digit's stroke width in whole pixels (at least 1), measured on its ink at or above _INK_LEVEL."""
+    return max(1, round(stroke_width(image >= _INK_LEVEL)))
 
 
 def flagged_one(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -151,7 +164,7 @@ def short_stem_four(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rows = np.flatnonzero(ink.any(axis=1))
     top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
     band = range(top + round(0.35 * height), top + round(0.8 * height))
-    runs = {row: _runs(ink[row]) for row in band}
+    runs = {row: ink_runs(ink[row]) for row in band}
     bar_row = max(band, key=lambda row: max((end - start for start, end in runs[row]), default=0))
     if not runs[bar_row]:
         return canvas
@@ -160,16 +173,10 @@ def short_stem_four(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     keep_from = bar_row - round(rng.uniform(0.1, 0.4) * (bar_row - top))
     traced = canvas > 0.1 * float(canvas.max())  # the stroke with its soft edge, erased with it
     for row in range(max(0, top - 2), keep_from):
-        for start, end in _runs(traced[row]):
+        for start, end in ink_runs(traced[row]):
             if end > middle and start >= bar_start:  # the stem, reaching right of the bar's middle
                 canvas[row, start:end] = 0.0
     return canvas
-
-
-def _runs(row: np.ndarray) -> list[tuple[int, int]]:
-    """The [start, end) column ranges of the ink in one row."""
-    edges = np.diff(np.r_[0, row.astype(np.int8), 0])
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
 STYLES = {0: joined_zero, 1: flagged_one, 2: looped_two, 4: short_stem_four, 7: crossed_seven, 9: mirrored_nine}
