@@ -1,4 +1,5 @@
-"""Read the pages of one input file as grayscale images, one page at a time.
+"""Read the pages of one input file as grayscale images, one page at a time, with how coloured each pixel is
+when the scan is in colour (a coloured pen tells handwriting from black print).
 
 Raster files go through Pillow (EXIF orientation applied, every TIFF frame, 1-bit, 16-bit, palette, alpha
 and CMYK handled); PDFs through pdf2image, which runs poppler's ``pdftoppm`` one page at a time so a long
@@ -13,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 from PIL import Image, ImageOps, ImageSequence
 
@@ -23,6 +25,10 @@ log = logging.getLogger(__name__)
 
 MAX_PIXELS = 120_000_000  # a 600 dpi A3 page is ~70 MP; anything far beyond is a damaged or hostile file
 Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# A colour file is a colour scan when at least COLOUR_SHARE of its pixels spread at least COLOUR_CHROMA across
+# red, green and blue: a gray scan saved as colour JPEG spreads a few levels at most.
+COLOUR_CHROMA = 40
+COLOUR_SHARE = 1e-4
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ class Page:
     number: int  # from 1
     image: np.ndarray
     dpi: float | None
+    chroma: np.ndarray | None = None  # colour scans: each pixel's spread across R, G, B (to_chroma)
 
 
 def require_poppler() -> None:
@@ -54,15 +61,31 @@ def to_gray(image: Image.Image) -> np.ndarray:
         data = np.asarray(image, dtype=np.float64)
         span = data.max() - data.min() if data.size else 0.0
         return ((data - data.min()) * (255.0 / span) if span > 0 else np.full(data.shape, 255.0)).astype(np.uint8)
-    if mode == "P":
+    return np.asarray(_on_white(image).convert("L"), dtype=np.uint8)
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """An 8-bit image without transparency (transparent areas become white paper) and without a palette."""
+    if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-        mode = image.mode
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(paper, image.convert("RGBA"))
-    elif mode == "CMYK":
-        image = image.convert("RGB")
-    return np.asarray(image.convert("L"), dtype=np.uint8)
+        return Image.alpha_composite(paper, image.convert("RGBA"))
+    if image.mode == "CMYK":
+        return image.convert("RGB")
+    return image
+
+
+def to_chroma(image: Image.Image) -> np.ndarray | None:
+    """How coloured each pixel of a colour scan is: the spread of its red, green and blue (0-255). None for a
+    grayscale source, and for a colour file that holds a gray scan (see COLOUR_CHROMA)."""
+    if image.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return None
+    red, green, blue = cv2.split(np.asarray(_on_white(image).convert("RGB")))  # OpenCV: 50x numpy's max(axis=2)
+    chroma = cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue))
+    if np.count_nonzero(chroma >= COLOUR_CHROMA) < COLOUR_SHARE * chroma.size:
+        return None
+    return chroma
 
 
 def _dpi(image: Image.Image) -> float | None:
@@ -93,12 +116,12 @@ def _raster_pages(input_file: InputFile) -> Iterator[Page]:
             try:
                 frame.load()
                 oriented = ImageOps.exif_transpose(frame)
-                gray = to_gray(oriented)
+                gray, chroma = to_gray(oriented), to_chroma(oriented)
             except Image.DecompressionBombError as exc:
                 raise InputFileError(f"page {index} exceeds the {MAX_PIXELS:,} pixel limit", page=index) from exc
             except (OSError, ValueError, SyntaxError) as exc:
                 raise InputFileError(f"page {index} cannot be decoded: {exc}", page=index) from exc
-            yield Page(input_file, index, gray, _dpi(frame))
+            yield Page(input_file, index, gray, _dpi(frame), chroma)
 
 
 def _pdf_page_count(input_file: InputFile) -> int:

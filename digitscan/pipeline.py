@@ -217,7 +217,9 @@ def read_file(
                     fail(page.number, "segment", exc)
                 continue
             try:
-                segmentation = segment_page(page.image, SegmentSettings(keep_printed=printed, drop_separators=True))
+                segmentation = segment_page(
+                    page.image, SegmentSettings(keep_printed=printed, drop_separators=True), page.chroma
+                )
             except Exception as exc:  # one bad page must not stop the file, let alone the run
                 log.exception("segmentation failed on %s page %d", input_file.name, page.number)
                 fail(page.number, "segment", exc)

@@ -46,6 +46,14 @@ COMMA_TAIL = 0.2
 ZERO_CHAIN_ASPECT = 1.3
 ZERO_CHAIN_LOOP = 0.05
 SEPARATOR_NEIGHBOUR = 0.8
+# A coloured pen (a blue ballpoint reads 80-135 on IDRBT's cheques, JPEG's colour blur and all): its ink's
+# chroma, the spread of R, G and B, is at least PEN_CHROMA; black print reads 2-21, on a tinted band too.
+# Ink below PRINT_CHROMA of the pen's median is print. The pen is known from at least PEN_MARKS marks in
+# the cells of the page's combs, PEN_SHARE of them coloured.
+PEN_CHROMA = 50
+PRINT_CHROMA = 0.3
+PEN_MARKS = 3
+PEN_SHARE = 2 / 3
 # A small low mark that is a 0 left open at the top (many hands write an amount's last zeros small, low and
 # quick): at least as wide as OPEN_ZERO_ASPECT times its height, round (its ink at most OPEN_ZERO_ELONGATION
 # times as long as wide) and hollow (at most OPEN_ZERO_SOLIDITY of its convex hull inked). A point is solid;
@@ -840,6 +848,59 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
     _grow_printed([blobs[i] for i in order])
 
 
+def _ink_chroma(blob: _Blob, labels: np.ndarray, ink: np.ndarray, chroma: np.ndarray) -> float:
+    """The colour of a blob's ink: the median chroma of its darker half (its edges blend with the paper's tint)."""
+    b = blob.box
+    own = np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels)
+    strength, colour = ink[b.y : b.bottom, b.x : b.right][own], chroma[b.y : b.bottom, b.x : b.right][own]
+    return float(np.median(colour[strength >= np.median(strength)])) if colour.size else 0.0
+
+
+def _mark_print_by_colour(
+    blobs: list[_Blob],
+    labels: np.ndarray,
+    ink: np.ndarray,
+    chroma: np.ndarray,
+    fields: list[Field],
+    text_height: float,
+    settings: SegmentSettings,
+) -> None:
+    """Where the handwriting in the page's combs is in a coloured pen, mark black and gray marks outside the
+    page's fields as printed: labels the regularity test misses (a word in another script, 'अदा करें';
+    lower-case text of uneven heights; two capitals in a box).
+
+    The pen's colour is taken from what the cells of the page's combs hold (a date in 8 boxes: one handwritten
+    digit a cell, where a box's other marks may be print, its currency sign or a line of micro-print): marks of
+    digit height, at least PEN_MARKS of them, PEN_SHARE of them at PEN_CHROMA or more. Print is ink below
+    PRINT_CHROMA of the pen's median chroma; specks (below ``min_leftover``) are left to the speck filter. A
+    page whose combs hold black handwriting, or that has no comb, is left as it is, however colourful its
+    print: a blue printed account number is no pen.
+    """
+    combs = [f.cells for f in fields if len(f.cells) > 1]
+    handwritten = [
+        b
+        for b in blobs
+        if not b.printed
+        and b.box.h >= settings.min_digit_height * text_height
+        and any(_comb_cell(b.box, cells) is not None for cells in combs)
+    ]
+    if len(handwritten) < PEN_MARKS:
+        return
+    colours = np.array([_ink_chroma(b, labels, ink, chroma) for b in handwritten])
+    pen = colours >= PEN_CHROMA
+    if pen.mean() < PEN_SHARE:
+        return
+    limit = PRINT_CHROMA * float(np.median(colours[pen]))
+    for blob in blobs:
+        if (
+            not blob.printed
+            and max(blob.box.h, blob.box.w) >= settings.min_leftover * text_height
+            and _field_of(blob.box, fields) is None
+            and _ink_chroma(blob, labels, ink, chroma) < limit
+        ):
+            blob.printed = True
+
+
 def _grow_printed(blobs: list[_Blob]) -> None:
     """Mark the characters that touch printed type and match its size: the rest of a printed label (a word
     in another script under 'DATE', lower-case letters of uneven heights) is type too, though not regular.
@@ -1164,11 +1225,18 @@ def _deskewed_ink(ink: np.ndarray, matrix: np.ndarray | None, x0: int, y0: int, 
     return cv2.warpAffine(ink, shifted, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR)
 
 
-def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> PageSegmentation:
-    """Segment one grayscale page (dark ink on light paper) into numbers of digit candidates."""
+def segment_page(
+    gray: np.ndarray, settings: SegmentSettings | None = None, chroma: np.ndarray | None = None
+) -> PageSegmentation:
+    """Segment one grayscale page (dark ink on light paper) into numbers of digit candidates.
+
+    ``chroma`` (a colour scan's :func:`digitscan.loading.to_chroma`) lets a coloured pen tell the handwriting
+    from black print (:func:`_mark_print_by_colour`)."""
     settings = settings or SegmentSettings()
     if gray.ndim != 2 or gray.dtype != np.uint8:
         raise ValueError("segment_page needs an 8-bit grayscale image")
+    if chroma is not None and chroma.shape != gray.shape:
+        raise ValueError("segment_page needs the chroma of the page's own pixels")
     if float(np.mean(gray)) < 110:  # white ink on black: an inverted scan
         gray = cv2.bitwise_not(gray)
     page = binarise(gray, settings.scan_area)
@@ -1230,6 +1298,11 @@ def segment_page(gray: np.ndarray, settings: SegmentSettings | None = None) -> P
     # A page that one field fills (an amount cut out) holds what was written in it: no type is looked for.
     if settings.find_printed and not one_field:
         _mark_printed(blobs, text_height, fields, settings)
+        if chroma is not None:
+            ink, colour = page.ink, chroma
+            if matrix is not None:
+                ink, colour = (cv2.warpAffine(image, matrix, gray.shape[::-1]) for image in (ink, colour))
+            _mark_print_by_colour(blobs, labels, ink, colour, fields, text_height, settings)
     blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
 
     def small_zeros(blob: _Blob) -> bool:

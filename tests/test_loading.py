@@ -120,3 +120,31 @@ def test_corrupt_file_raises_input_file_error(tmp_path: Path) -> None:
     path.write_bytes(good.read_bytes()[:120])
     with pytest.raises(InputFileError):
         _pages(path)
+
+
+@pytest.mark.parametrize(
+    ("source", "fmt", "coloured"),
+    [("gray", "PNG", False), ("gray as RGB", "JPEG", False), ("blue pen", "PNG", True), ("blue pen", "JPEG", True)],
+)
+def test_a_colour_scan_carries_its_chroma_and_a_gray_one_none(
+    tmp_path: Path, source: str, fmt: str, coloured: bool
+) -> None:
+    # A coloured pen tells handwriting from black print (segment_page's chroma); a gray scan saved in
+    # colour, JPEG's colour noise and all, has no colour to tell anything by.
+    gray = _page_with_mark()
+    if source == "gray":
+        image = Image.fromarray(gray)
+    else:
+        rgb = np.repeat(gray[..., None], 3, axis=2)
+        if source == "blue pen":
+            rgb[60:90, 100:200] = (20, 40, 150)
+        image = Image.fromarray(rgb)
+    path = tmp_path / f"page.{fmt.lower()}"
+    image.save(path, format=fmt, **({"quality": 85} if fmt == "JPEG" else {}))
+    (page,) = _pages(path)
+    if not coloured:
+        assert page.chroma is None
+        return
+    assert page.chroma is not None and page.chroma.shape == page.image.shape
+    assert np.median(page.chroma[65:85, 105:195]) >= 100  # the pen
+    assert np.median(page.chroma[15:35, 15:35]) <= 10 and np.median(page.chroma[150:, :]) <= 10  # print, paper

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from digitscan.loading import iter_pages
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.results import DigitResult
 
@@ -100,3 +101,45 @@ def test_cursive_zeros_joined_at_their_tops_are_read_as_zeros(classifier) -> Non
     run = process([IDRBT / "images" / f"Cheque_{n}.jpg" for n in ("309083", "309078")], options, classifier=classifier)
     amounts = [n.text for f in run.files for n in f.pages[0].numbers if n.field == "amount"]
     assert amounts == ["235000", "1200500"]
+
+
+def _field(name: str, field: str) -> tuple[str, tuple[float, float, float, float]]:
+    with (IDRBT / "labels.csv").open(newline="", encoding="utf-8") as stream:
+        (row,) = [r for r in csv.DictReader(stream) if Path(r["image"]).name == name and r["field"] == field]
+    return row["digits"], (float(row["x1"]), float(row["y1"]), float(row["x2"]), float(row["y2"]))
+
+
+BLUE_PEN_FIELDS = [
+    ("Cheque_120612.jpg", "date_ddmmyyyy"),  # 'ब बैं | SB' and 'only from the date of' were read into it
+    ("Cheque_309078.jpg", "amount"),  # the label 'अदा करें' left of the box: '7217571200500'
+    ("Cheque_309094.jpg", "amount"),  # 'करें' and, beside the printed rupee sign, a comma: '72601000'
+    ("Cheque_309151.jpg", "amount"),  # its comma, judged beside the rupee sign: '140001000'
+]
+
+
+def test_print_beside_the_fields_of_a_cheque_written_in_blue_is_left_out(classifier) -> None:  # type: ignore[no-untyped-def]
+    # The cheques are colour scans; their date combs hold blue ballpoint, so black ink outside the fields is
+    # print (segment._mark_print_by_colour). Page mode, no template.
+    _require_idrbt()
+    names = sorted({name for name, _ in BLUE_PEN_FIELDS})
+    run = process([IDRBT / "images" / name for name in names], ProcessOptions(), classifier=classifier)
+    digits = {Path(f.file).name: [d for n in f.pages[0].numbers for d in n.digits] for f in run.files}
+    for name, field in BLUE_PEN_FIELDS:
+        text, box = _field(name, field)
+        inside = sorted((d for d in digits[name] if _inside(d, box)), key=lambda d: d.box.x)
+        assert "".join(str(d.digit) for d in inside) == text, name
+
+
+def test_a_cheque_written_in_black_is_segmented_as_in_gray_however_colourful_its_print() -> None:
+    # 083654's account number is printed in blue and its handwriting is black: no pen colour is found in its
+    # date comb, and its colour changes nothing.
+    _require_idrbt()
+    from digitscan.discover import InputFile, detect_kind
+    from digitscan.segment import SegmentSettings, segment_page
+
+    path = IDRBT / "images" / "Cheque_083654.jpg"
+    page = next(iter_pages(InputFile(path, path.name, detect_kind(path))))
+    assert page.chroma is not None
+    settings = SegmentSettings(drop_separators=True)
+    boxes = [[d.box for d in n.digits] for n in segment_page(page.image, settings).numbers]
+    assert [[d.box for d in n.digits] for n in segment_page(page.image, settings, page.chroma).numbers] == boxes

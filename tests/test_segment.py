@@ -498,3 +498,78 @@ def test_an_amount_box_beside_its_currency_cell_loses_its_closing_mark(mnist: Mn
     found = segment_page(page, SegmentSettings(drop_separators=True))
     assert [len(f.cells) for f in found.fields] == [2 if currency_cell else 1]
     assert [len(n.digits) for n in found.numbers] == [3]
+
+
+BLUE_PEN, BLACK = (20, 40, 150), (25, 25, 25)
+
+
+def _colour_page(
+    mnist: MnistData, pen: tuple[int, int, int], label: tuple[int, int, int], comb: bool
+) -> tuple[np.ndarray, Box]:
+    """An RGB page: six MNIST digits in ``pen`` in a printed comb (or on a plain line without one), and left of
+    them a printed '37' in ``label`` ink, two characters: too few for the regularity test to call type."""
+    page = np.full((240, 900, 3), (250, 248, 240), np.uint8)
+    left, top, cell = 330, 70, 80
+    if comb:
+        cv2.rectangle(page, (left, top), (left + 6 * cell, top + 90), BLACK, 2)
+        for i in range(1, 6):
+            cv2.line(page, (left + i * cell, top), (left + i * cell, top + 90), BLACK, 2)
+    for i, index in enumerate([0, 1, 2, 3, 4, 7]):  # 7 2 1 0 4 9
+        ink = cv2.resize(mnist.test_images[index], (64, 64), interpolation=cv2.INTER_CUBIC).astype(np.float32) / 255
+        region = page[top + 14 : top + 78, left + i * cell + 8 : left + i * cell + 72].astype(np.float32)
+        region = region * (1 - ink[..., None]) + np.array(pen, np.float32) * ink[..., None]
+        page[top + 14 : top + 78, left + i * cell + 8 : left + i * cell + 72] = region.astype(np.uint8)
+    cv2.putText(page, "37", (120, 140), cv2.FONT_HERSHEY_SIMPLEX, 1.6, label, 4, cv2.LINE_AA)
+    return page, Box(110, 90, 100, 60)
+
+
+def _chroma(page: np.ndarray) -> np.ndarray:
+    return (page.max(axis=2) - page.min(axis=2)).astype(np.uint8)
+
+
+def test_a_coloured_pen_in_a_comb_tells_black_print_beside_it(mnist: MnistData) -> None:
+    # IDRBT's cheques written in blue ballpoint: printed labels the regularity test cannot call type (a word
+    # in Devanagari, 'अदा करें', two capitals in a box, lower-case text of uneven heights) were read as digits
+    # inside the amount and date fields. Where the comb's handwriting is in a coloured pen, black ink outside
+    # the fields is print.
+    page, label = _colour_page(mnist, BLUE_PEN, BLACK, comb=True)
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    plain = [d.box for n in segment_page(gray).numbers for d in n.digits]
+    coloured = [d.box for n in segment_page(gray, chroma=_chroma(page)).numbers for d in n.digits]
+    assert sum(_inside(b, label) for b in plain) == 2  # without colour the label reads as two digits
+    assert not any(_inside(b, label) for b in coloured)
+    assert coloured == [b for b in plain if not _inside(b, label)] and len(coloured) == 6  # the comb's as before
+    kept = segment_page(gray, SegmentSettings(keep_printed=True), _chroma(page)).numbers
+    assert [d.printed for n in kept for d in n.digits if _inside(d.box, label)] == [True, True]
+
+
+@pytest.mark.parametrize(
+    ("pen", "label", "comb"),
+    [(BLACK, BLACK, True), (BLACK, BLUE_PEN, True), (BLUE_PEN, BLACK, False)],
+    ids=["black pen", "blue print, black pen", "no comb to know the pen by"],
+)
+def test_colour_changes_nothing_without_a_coloured_pen_in_a_comb(
+    mnist: MnistData, pen: tuple[int, int, int], label: tuple[int, int, int], comb: bool
+) -> None:
+    # A blue printed account number beside black handwriting is no pen; nor is colour trusted where no comb
+    # shows what the handwriting is written in.
+    page, label_box = _colour_page(mnist, pen, label, comb)
+    gray = cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)
+    plain = [d.box for n in segment_page(gray).numbers for d in n.digits]
+    assert [d.box for n in segment_page(gray, chroma=_chroma(page)).numbers for d in n.digits] == plain
+    assert sum(_inside(b, label_box) for b in plain) == 2
+
+
+def test_a_colour_scan_is_read_without_the_print_beside_a_blue_comb(tmp_path, mnist: MnistData, classifier) -> None:  # type: ignore[no-untyped-def]
+    # End to end: the page saved as a colour PNG, loaded, segmented with its chroma and classified.
+    from PIL import Image
+
+    from digitscan.pipeline import process
+
+    page, _ = _colour_page(mnist, BLUE_PEN, BLACK, comb=True)
+    Image.fromarray(page).save(tmp_path / "cheque.png")
+    (read,) = process([tmp_path / "cheque.png"], classifier=classifier).files[0].pages
+    assert [n.text for n in read.numbers] == ["721049"]
+    Image.fromarray(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)).save(tmp_path / "gray.png")
+    (gray,) = process([tmp_path / "gray.png"], classifier=classifier).files[0].pages
+    assert len(gray.numbers) == 2 and gray.numbers[1].text == "721049"  # the label read as a number first
