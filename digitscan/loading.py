@@ -145,14 +145,12 @@ def _pdf_page(input_file: InputFile, number: int, pdf_dpi: int) -> Page:
     from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
 
     try:
-        (rendered,) = convert_from_path(
-            str(input_file.path), dpi=pdf_dpi, first_page=number, last_page=number, grayscale=True
-        )
+        (rendered,) = convert_from_path(str(input_file.path), dpi=pdf_dpi, first_page=number, last_page=number)
     except (PDFPageCountError, PDFSyntaxError, ValueError) as exc:
         raise InputFileError(f"page {number} cannot be rendered: {str(exc).strip()}", page=number) from exc
     if rendered.width * rendered.height > MAX_PIXELS:
         raise InputFileError(f"page {number} at {pdf_dpi} dpi exceeds the {MAX_PIXELS:,} pixel limit", page=number)
-    return Page(input_file, number, to_gray(rendered), float(pdf_dpi))
+    return Page(input_file, number, to_gray(rendered), float(pdf_dpi), to_chroma(rendered))
 
 
 def _pdf_pages(input_file: InputFile, pdf_dpi: int) -> Iterator[Page]:

@@ -560,15 +560,19 @@ def test_colour_changes_nothing_without_a_coloured_pen_in_a_comb(
     assert sum(_inside(b, label_box) for b in plain) == 2
 
 
-def test_a_colour_scan_is_read_without_the_print_beside_a_blue_comb(tmp_path, mnist: MnistData, classifier) -> None:  # type: ignore[no-untyped-def]
-    # End to end: the page saved as a colour PNG, loaded, segmented with its chroma and classified.
+@pytest.mark.parametrize("suffix", [".png", ".pdf"])
+def test_a_colour_scan_is_read_without_the_print_beside_a_blue_comb(  # type: ignore[no-untyped-def]
+    tmp_path, mnist: MnistData, classifier, suffix: str
+) -> None:
+    # End to end: the page saved as a colour PNG or PDF (rendered by poppler in colour), loaded, segmented with
+    # its chroma and classified.
     from PIL import Image
 
     from digitscan.pipeline import process
 
     page, _ = _colour_page(mnist, BLUE_PEN, BLACK, comb=True)
-    Image.fromarray(page).save(tmp_path / "cheque.png")
-    (read,) = process([tmp_path / "cheque.png"], classifier=classifier).files[0].pages
+    Image.fromarray(page).save(tmp_path / f"cheque{suffix}", resolution=300.0)
+    (read,) = process([tmp_path / f"cheque{suffix}"], classifier=classifier).files[0].pages
     assert [n.text for n in read.numbers] == ["721049"]
     Image.fromarray(cv2.cvtColor(page, cv2.COLOR_RGB2GRAY)).save(tmp_path / "gray.png")
     (gray,) = process([tmp_path / "gray.png"], classifier=classifier).files[0].pages
