@@ -78,8 +78,9 @@ def _on_white(image: Image.Image) -> Image.Image:
 
 def to_chroma(image: Image.Image) -> np.ndarray | None:
     """How coloured each pixel of a colour scan is: the spread of its red, green and blue (0-255). None for a
-    grayscale source, and for a colour file that holds a gray scan (see COLOUR_CHROMA)."""
-    if image.mode in ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+    grayscale source, a colour space Pillow cannot turn into RGB (LAB, HSV: read as gray all the same), and a
+    colour file that holds a gray scan (see COLOUR_CHROMA)."""
+    if image.mode not in ("RGB", "RGBA", "RGBX", "RGBa", "P", "PA", "CMYK", "YCbCr"):
         return None
     red, green, blue = cv2.split(np.asarray(_on_white(image).convert("RGB")))  # OpenCV: 50x numpy's max(axis=2)
     chroma = cv2.subtract(cv2.max(cv2.max(red, green), blue), cv2.min(cv2.min(red, green), blue))
