@@ -130,6 +130,19 @@ def test_print_beside_the_fields_of_a_cheque_written_in_blue_is_left_out(classif
         assert "".join(str(d.digit) for d in inside) == text, name
 
 
+def test_a_printed_word_hanging_from_one_line_is_not_cut_into_digits(classifier) -> None:  # type: ignore[no-untyped-def]
+    # 120616 is written in black: its printed 'अदा करें' left of the amount box is not told by colour. 'करें',
+    # one blob whose letters hang from one straight line, was cut into parts read as '7177', and its '7' fell
+    # inside the amount's label box ('75500000'). A blob with such a headline is one character, never cut.
+    _require_idrbt()
+    text, box = _field("Cheque_120616.jpg", "amount")
+    run = process([IDRBT / "images" / "Cheque_120616.jpg"], ProcessOptions(), classifier=classifier)
+    inside = sorted(
+        (d for n in run.files[0].pages[0].numbers for d in n.digits if _inside(d, box)), key=lambda d: d.box.x
+    )
+    assert "".join(str(d.digit) for d in inside) == text
+
+
 def test_a_cheque_written_in_black_is_segmented_as_in_gray_however_colourful_its_print() -> None:
     # 083654's account number is printed in blue and its handwriting is black: no pen colour is found in its
     # date comb, and its colour changes nothing.

@@ -8,10 +8,11 @@ import cv2
 import numpy as np
 
 from digitscan.classify import DigitClassifier
+from digitscan.clutter import touching_pairs
 from digitscan.mnist import MnistData
 from digitscan.pipeline import ProcessOptions, process
 from digitscan.segment import Box
-from digitscan.touching import Proposal, choose, part_box, propose, span_ink, span_inks, sure_cut
+from digitscan.touching import Proposal, choose, has_headline, part_box, propose, span_ink, span_inks, sure_cut
 
 from .mnist_helpers import SIZE, mnist_digit
 
@@ -29,6 +30,22 @@ def test_cuts_are_proposed_only_for_wide_blobs_at_the_stroke_that_joins_them() -
     assert free and all(26 <= column <= 33 for column in free)
     assert all(end > start for start, end in proposal.spans)
     assert part_box(Box(100, 50, 60, 40), 60, 0, 30) == Box(100, 50, 30, 40)
+
+
+def test_a_word_hanging_from_one_line_is_one_character_not_digits_to_cut(mnist: MnistData) -> None:
+    # IDRBT 120616: the printed Devanagari 'करें' left of the amount box is one blob, its letters hanging from
+    # one straight line; read as no digit, it was cut into parts read as '7177', and a '7' joined the amount.
+    word = np.zeros((44, 130), np.uint8)
+    word[6:11, 2:128] = 255  # the headline
+    for x in (20, 62, 110):  # letters hanging from it
+        word[6:40, x : x + 5] = 255
+    cv2.ellipse(word, (40, 26), (14, 10), 0, 90, 360, 255, 4)
+    cv2.ellipse(word, (86, 28), (12, 10), 0, 0, 270, 255, 4)
+    assert has_headline(word) and propose(word).spans == ()
+    # Two touching digits rarely meet along one straight top line: 1.1% of MNIST test pairs do (a 7's or 5's
+    # bar running into its neighbour's), and those are now read whole.
+    pairs = touching_pairs(mnist.test_images, 1000, 5)
+    assert sum(has_headline(pair) for pair in pairs) <= 20
 
 
 def test_two_loops_side_by_side_are_two_digits_cut_between_the_loops() -> None:
