@@ -13,7 +13,7 @@ import numpy as np
 
 from digitscan.card import NOT_A_DIGIT
 from digitscan.normalize import SIZE
-from digitscan.styles import ink_runs, stroke_width
+from digitscan.styles import longest_run, stroke_width
 
 SEVEN = 7
 INK = 0.35  # a normalised crop's pixels at or above this are stroke
@@ -38,7 +38,7 @@ def has_bar(crop: np.ndarray) -> bool:
         return False
     top, height = int(rows[0]), int(rows[-1] - rows[0] + 1)
     band = ink[top + int(BAR_BAND[0] * height) : top + int(BAR_BAND[1] * height) + 1]
-    longest = max((end - start for row in band for start, end in ink_runs(row)), default=0)
+    longest = max((longest_run(row) for row in band), default=0)
     return longest >= BAR_STROKES * max(1.0, stroke_width(ink))
 
 

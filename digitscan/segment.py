@@ -848,11 +848,15 @@ def _mark_printed(blobs: list[_Blob], text_height: float, fields: list[Field], s
     _grow_printed([blobs[i] for i in order])
 
 
-def _ink_chroma(blob: _Blob, labels: np.ndarray, ink: np.ndarray, chroma: np.ndarray) -> float:
-    """The colour of a blob's ink: the median chroma of its darker half (its edges blend with the paper's tint)."""
+def _ink_chroma(
+    blob: _Blob, labels: np.ndarray, ink: np.ndarray, chroma: np.ndarray, matrix: np.ndarray | None
+) -> float:
+    """The colour of a blob's ink: the median chroma of its darker half (its edges blend with the paper's tint).
+    ``ink`` and ``chroma`` are the original page's; ``matrix`` deskews them to the blob's page, box by box."""
     b = blob.box
     own = np.isin(labels[b.y : b.bottom, b.x : b.right], blob.labels)
-    strength, colour = ink[b.y : b.bottom, b.x : b.right][own], chroma[b.y : b.bottom, b.x : b.right][own]
+    strength = _deskewed_ink(ink, matrix, b.x, b.y, b.right, b.bottom)[own]
+    colour = _deskewed_ink(chroma, matrix, b.x, b.y, b.right, b.bottom)[own]
     return float(np.median(colour[strength >= np.median(strength)])) if colour.size else 0.0
 
 
@@ -861,6 +865,7 @@ def _mark_print_by_colour(
     labels: np.ndarray,
     ink: np.ndarray,
     chroma: np.ndarray,
+    matrix: np.ndarray | None,
     fields: list[Field],
     text_height: float,
     settings: SegmentSettings,
@@ -886,7 +891,7 @@ def _mark_print_by_colour(
     ]
     if len(handwritten) < PEN_MARKS:
         return
-    colours = np.array([_ink_chroma(b, labels, ink, chroma) for b in handwritten])
+    colours = np.array([_ink_chroma(b, labels, ink, chroma, matrix) for b in handwritten])
     pen = colours >= PEN_CHROMA
     if pen.mean() < PEN_SHARE:
         return
@@ -896,7 +901,7 @@ def _mark_print_by_colour(
             not blob.printed
             and max(blob.box.h, blob.box.w) >= settings.min_leftover * text_height
             and _field_of(blob.box, fields) is None
-            and _ink_chroma(blob, labels, ink, chroma) < limit
+            and _ink_chroma(blob, labels, ink, chroma, matrix) < limit
         ):
             blob.printed = True
 
@@ -1299,10 +1304,7 @@ def segment_page(
     if settings.find_printed and not one_field:
         _mark_printed(blobs, text_height, fields, settings)
         if chroma is not None:
-            ink, colour = page.ink, chroma
-            if matrix is not None:
-                ink, colour = (cv2.warpAffine(image, matrix, gray.shape[::-1]) for image in (ink, colour))
-            _mark_print_by_colour(blobs, labels, ink, colour, fields, text_height, settings)
+            _mark_print_by_colour(blobs, labels, page.ink, chroma, matrix, fields, text_height, settings)
     blobs = _merge_strokes([b for b in blobs if not b.printed], text_height) + [b for b in blobs if b.printed]
 
     def small_zeros(blob: _Blob) -> bool:

@@ -40,6 +40,11 @@ def ink_runs(row: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist(), strict=True))
 
 
+def longest_run(row: np.ndarray) -> int:
+    """The length of the longest run of ink in one row of a boolean mask (0 without ink)."""
+    return max((end - start for start, end in ink_runs(row)), default=0)
+
+
 def _stroke_width(image: np.ndarray) -> int:
     """A digit's stroke width in whole pixels (at least 1), measured on its ink at or above _INK_LEVEL."""
     return max(1, round(stroke_width(image >= _INK_LEVEL)))

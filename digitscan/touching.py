@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from digitscan.segment import Box, closed_loops, columns_between_loops
-from digitscan.styles import ink_runs
+from digitscan.styles import longest_run
 
 MIN_ASPECT_TO_CUT = 0.7  # width / height from which a blob may hold two digits
 MIN_PART_ASPECT = 0.12  # a part narrower than this (width / height) is a sliver of a stroke, not a digit ('1' is ~0.2)
@@ -207,9 +207,7 @@ def has_headline(ink: np.ndarray) -> bool:
     height, width = inked.shape
     if width < HEADLINE_ASPECT * height:
         return False
-    longest = [
-        max((end - start for start, end in ink_runs(row)), default=0) for row in inked[: max(1, int(0.4 * height))]
-    ]
+    longest = [longest_run(row) for row in inked[: max(1, int(0.4 * height))]]
     line = next((r for r, run in enumerate(longest) if run >= HEADLINE * width), None)
     if line is None:
         return False
