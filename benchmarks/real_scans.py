@@ -1,6 +1,7 @@
 """How digitscan reads real scans: the evaluation-only sets in ../shared/data/real (never in the repo).
 
     .venv/bin/python benchmarks/real_scans.py [--real ../shared/data/real] [--limit N] [--model M.keras]
+                                              [--pair-model P.keras]
                                               [--per-image OUT.json] [--against OLD.json] [--crossed-sevens]
 
 Prints, for the current segmentation and model:
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=Path(__file__).resolve().parents[2] / "shared/data/real")
     parser.add_argument("--limit", type=int, default=None, help="use only the first N ORAND images")
     parser.add_argument("--model", type=Path, default=None, help="a .keras model with its card [default: shipped]")
+    parser.add_argument("--pair-model", type=Path, default=None, help="a touching-pair model [default: shipped]")
     parser.add_argument("--per-image", type=Path, default=None, help="write each field's label and reading here")
     parser.add_argument("--against", type=Path, default=None, help="a --per-image file of an earlier run to compare")
     parser.add_argument("--crossed-sevens", action="store_true", help="read as hands that cross their 7s")
@@ -145,7 +147,7 @@ def main() -> None:
     if not args.real.is_dir():
         raise SystemExit(f"{args.real} not found: these real scans are evaluation data kept outside the repo")
     classifier = DigitClassifier(args.model)
-    options = ProcessOptions(crossed_sevens=args.crossed_sevens)
+    options = ProcessOptions(crossed_sevens=args.crossed_sevens, pair_model=args.pair_model)
     boxes = orand_digits(args.real / "car_orand", classifier, args.limit, args.crossed_sevens)
     print(f"ORAND-CAR digit boxes, model only: {boxes:.4f}")
     orand = orand_fields(args.real / "car_orand", classifier, args.limit, options)

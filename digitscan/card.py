@@ -73,20 +73,20 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def default_model_path() -> Path:
-    """The model shipped with digitscan: inside the installed package, or ``models/`` of a source checkout."""
+def default_model_path(name: str = DEFAULT_MODEL_NAME) -> Path:
+    """A model shipped with digitscan: inside the installed package, or ``models/`` of a source checkout."""
     package_dir = Path(__file__).resolve().parent
     for folder in (package_dir / "models", package_dir.parent / "models"):
-        if (folder / DEFAULT_MODEL_NAME).is_file():
-            return folder / DEFAULT_MODEL_NAME
+        if (folder / name).is_file():
+            return folder / name
     raise MissingDependencyError(
-        f"the default model {DEFAULT_MODEL_NAME} is missing from this installation; "
-        "reinstall digitscan or pass --model PATH"
+        f"the default model {name} is missing from this installation; reinstall digitscan or pass its path"
     )
 
 
-def read_card(model_path: Path) -> ModelCard:
-    """Read and verify the card of ``model_path``: the file exists, its sha256 and input spec match."""
+def read_card(model_path: Path, input_spec: dict[str, Any] = INPUT_SPEC, classes: list[str] = CLASSES) -> ModelCard:
+    """Read and verify the card of ``model_path``: the file exists, its sha256, input spec and classes are
+    what digitscan feeds and expects (the digit model's unless told)."""
     if not model_path.is_file():
         raise MissingDependencyError(f"model file {model_path} does not exist")
     path = card_path(model_path)
@@ -102,10 +102,10 @@ def read_card(model_path: Path) -> ModelCard:
             f"model file {model_path} does not match its card (sha256 {actual[:12]}..., card says "
             f"{card.sha256[:12]}...): the file was changed or damaged; reinstall it or retrain"
         )
-    if card.input_spec != INPUT_SPEC:
-        raise BadModelError(f"model {model_path} expects input {card.input_spec}, digitscan feeds {INPUT_SPEC}")
-    if card.classes != CLASSES:
-        raise BadModelError(f"model {model_path} has classes {card.classes}, digitscan expects {CLASSES}")
+    if card.input_spec != input_spec:
+        raise BadModelError(f"model {model_path} expects input {card.input_spec}, digitscan feeds {input_spec}")
+    if card.classes != classes:
+        raise BadModelError(f"model {model_path} has classes {card.classes}, digitscan expects {classes}")
     return card
 
 

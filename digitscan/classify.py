@@ -89,23 +89,40 @@ def select_device(tf: Any, device: str) -> str:
 
 
 def traced_call(model: Any, batch_size: int) -> Any:
-    """``model(x, training=False)`` traced once for a fixed (batch_size, 28, 28, 1) float32 input."""
+    """``model(x, training=False)`` traced once for a fixed (batch_size, *input shape) float32 input."""
     tf = import_tensorflow()
-    spec = tf.TensorSpec((batch_size, 28, 28, 1), tf.float32)
+    spec = tf.TensorSpec((batch_size, *model.input_shape[1:]), tf.float32)
     return tf.function(lambda x: model(x, training=False), input_signature=[spec])
 
 
-def batched_logits(call: Any, crops: np.ndarray, batch_size: int) -> np.ndarray:
-    """Logits of (N, 28, 28[, 1]) crops through ``call`` on full batches (the last one zero-padded)."""
-    crops = np.asarray(crops, np.float32).reshape(-1, 28, 28, 1)
-    out = np.zeros((len(crops), len(CLASSES)), np.float32)
-    batch = np.zeros((batch_size, 28, 28, 1), np.float32)
+def batched_logits(call: Any, crops: np.ndarray, batch_size: int, classes: int = len(CLASSES)) -> np.ndarray:
+    """Logits of (N, H, W[, 1]) crops through ``call`` on full batches (the last one zero-padded)."""
+    crops = np.asarray(crops, np.float32)
+    crops = crops.reshape(len(crops), crops.shape[1], crops.shape[2], 1)
+    out = np.zeros((len(crops), classes), np.float32)
+    batch = np.zeros((batch_size, *crops.shape[1:]), np.float32)
     for start in range(0, len(crops), batch_size):
         chunk = crops[start : start + batch_size]
         batch[: len(chunk)] = chunk
         batch[len(chunk) :] = 0.0
         out[start : start + len(chunk)] = call(batch).numpy()[: len(chunk)]
     return out
+
+
+def load_keras_model(path: Path, input_shape: tuple[int, ...], classes: int) -> Any:
+    """Load a Keras model file, refusing one that does not map ``input_shape`` to ``classes`` logits."""
+    try:
+        import keras
+
+        model = keras.models.load_model(path, compile=False)
+    except Exception as exc:
+        raise BadModelError(f"cannot load model {path}: {exc}") from exc
+    if tuple(model.input_shape[1:]) != tuple(input_shape) or model.output_shape[-1] != classes:
+        shape = "x".join(map(str, input_shape))
+        raise BadModelError(
+            f"model {path} maps {model.input_shape} to {model.output_shape}, expected {shape} -> {classes}"
+        )
+    return model
 
 
 class DigitClassifier:
@@ -119,17 +136,7 @@ class DigitClassifier:
         self.batch_size = batch_size
         self._tf = import_tensorflow()
         self.device = select_device(self._tf, device)
-        try:
-            import keras
-
-            model = keras.models.load_model(self.model_path, compile=False)
-        except Exception as exc:
-            raise BadModelError(f"cannot load model {self.model_path}: {exc}") from exc
-        if tuple(model.input_shape[1:]) != (28, 28, 1) or model.output_shape[-1] != len(CLASSES):
-            raise BadModelError(
-                f"model {self.model_path} maps {model.input_shape} to {model.output_shape}, "
-                f"expected 28x28x1 -> {len(CLASSES)}"
-            )
+        model = load_keras_model(self.model_path, (28, 28, 1), len(CLASSES))
         self.keras_model = model
         self._logits = traced_call(model, batch_size)
         self.calls = 0

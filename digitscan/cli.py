@@ -36,6 +36,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 err = Console(stderr=True)
+MnistFolder = Annotated[
+    Path | None, typer.Option(help="Folder with the four MNIST IDX .gz files [default: keras' downloader].")
+]
 CROSSED_SEVENS_HELP = (
     "The writers cross their 7s (continental Europe, Latin America): a 7 without a bar is read as the flagged 1 "
     "it more likely is."
@@ -141,6 +144,9 @@ def process(
     pdf_dpi: Annotated[int, typer.Option(help="Resolution at which PDF pages are rendered.")] = 300,
     device: Annotated[str, typer.Option(help="auto, cpu or gpu.")] = "auto",
     model: Annotated[Path | None, typer.Option(help="Model file (.keras with its .json card).")] = None,
+    pair_model: Annotated[
+        Path | None, typer.Option(help="Touching-pair model file (digitscan train-pairs) [default: the shipped one].")
+    ] = None,
     review_threshold: Annotated[
         float | None, typer.Option(help="Digits below this confidence need review [default: the model card's].")
     ] = None,
@@ -190,6 +196,7 @@ def process(
             pdf_dpi=pdf_dpi,
             device=device,
             model=model,
+            pair_model=pair_model,
             review_threshold=review_threshold,
             batch_size=batch_size,
             jobs=jobs or os.cpu_count() or 1,
@@ -215,12 +222,18 @@ def process(
             raise typer.Exit(int(ExitCode.SOME_INPUTS_FAILED))
 
 
+def _log_training() -> None:
+    """Training is long: show its epoch lines on the terminal."""
+    package = logging.getLogger("digitscan")
+    package.setLevel(min(logging.INFO, package.level))
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(min(logging.INFO, handler.level))
+
+
 @app.command()
 def train(
     out: Annotated[Path, typer.Option(help="Where to write the model (.keras); its card goes beside it.")],
-    mnist: Annotated[
-        Path | None, typer.Option(help="Folder with the four MNIST IDX .gz files [default: keras' downloader].")
-    ] = None,
+    mnist: MnistFolder = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     epochs: Annotated[
         int | None, typer.Option(help="Training epochs [default: 45; 5 when fine-tuning with --extra].")
@@ -256,10 +269,7 @@ def train(
             raise UsageError("--holdout must be in [0, 1)")
         if learning_rate is not None and not 0 < learning_rate < 1:
             raise UsageError("--learning-rate must be in (0, 1)")
-        package = logging.getLogger("digitscan")
-        package.setLevel(min(logging.INFO, package.level))
-        for handler in logging.getLogger().handlers:  # training is long: show its epoch lines on the terminal
-            handler.setLevel(min(logging.INFO, handler.level))
+        _log_training()
         data = load_mnist(mnist)
         from digitscan.card import default_model_path
         from digitscan.finetune import accuracy_on, fine_tune, load_corrections
@@ -289,13 +299,35 @@ def train(
             )
 
 
+@app.command(name="train-pairs")
+def train_pairs(
+    out: Annotated[Path, typer.Option(help="Where to write the pair model (.keras); its card goes beside it.")],
+    mnist: MnistFolder = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    epochs: Annotated[int, typer.Option(help="Training epochs.")] = 8,
+    pairs: Annotated[int, typer.Option(help="Touching pairs to train on.")] = 250_000,
+    limit: Annotated[int | None, typer.Option(help="Draw pairs from only the first N images (smoke tests).")] = None,
+) -> None:
+    """Train the model that reads two touching digits as one pair (00-99), from MNIST, with its card."""
+    with _exit_codes():
+        from digitscan.errors import UsageError
+        from digitscan.mnist import load_mnist
+        from digitscan.pairs import PairSettings
+        from digitscan.pairs import train_pairs as run_training
+
+        if epochs < 1 or pairs < 100 or (limit is not None and limit < 100):
+            raise UsageError("--epochs must be >= 1, --pairs >= 100 and --limit >= 100")
+        _log_training()
+        settings = PairSettings(pairs=pairs, epochs=epochs, seed=seed, train_limit=limit)
+        card = run_training(load_mnist(mnist), settings, out)
+        err.print(f"wrote {out} and its card: {json.dumps(card.metrics)}")
+
+
 @app.command()
 def ensemble(
     members: Annotated[list[Path], typer.Argument(help="Trained models (.keras with their cards) to average.")],
     out: Annotated[Path, typer.Option(help="Where to write the ensemble (.keras); its card goes beside it.")],
-    mnist: Annotated[
-        Path | None, typer.Option(help="Folder with the four MNIST IDX .gz files [default: keras' downloader].")
-    ] = None,
+    mnist: MnistFolder = None,
 ) -> None:
     """Average trained models into one model (slower, surer), calibrated on the images they all held out."""
     with _exit_codes():
@@ -599,8 +631,11 @@ def apply_review(
 @app.command()
 def doctor(
     model: Annotated[Path | None, typer.Option(help="Model file to check [default: the shipped one].")] = None,
+    pair_model: Annotated[
+        Path | None, typer.Option(help="Touching-pair model file to check [default: the shipped one].")
+    ] = None,
 ) -> None:
-    """Report versions, poppler, TensorFlow devices and the model card; exit 3 or 7 when something is missing."""
+    """Report versions, poppler, TensorFlow devices and the model cards; exit 3 or 7 when something is missing."""
     with _exit_codes():
         import platform
         import shutil
@@ -609,6 +644,7 @@ def doctor(
         from digitscan import __version__
         from digitscan.card import default_model_path, read_card
         from digitscan.classify import import_tensorflow
+        from digitscan.pairs import DEFAULT_PAIR_MODEL_NAME, PAIR_CLASSES, PAIR_INPUT_SPEC
 
         table = Table(title="digitscan doctor", show_header=False)
         table.add_row("digitscan", __version__)
@@ -631,6 +667,12 @@ def doctor(
         for key, value in sorted(card.metrics.items()):
             table.add_row(f"  {key}", f"{value:.4f}")
         table.add_row("review threshold", f"{card.review_threshold:.4f}")
+        pair_path = pair_model or default_model_path(DEFAULT_PAIR_MODEL_NAME)
+        pair_card = read_card(pair_path, PAIR_INPUT_SPEC, PAIR_CLASSES)
+        table.add_row("pair model", str(pair_path))
+        table.add_row("pair model sha256", pair_card.sha256)
+        for key, value in sorted(pair_card.metrics.items()):
+            table.add_row(f"  {key}", f"{value:.4f}")
         err.print(table)
         if pdftoppm is None:
             raise typer.Exit(int(ExitCode.MISSING_DEPENDENCY))

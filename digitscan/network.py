@@ -33,9 +33,14 @@ _BN_EPSILON = 1e-3
 _BN_MOMENTUM = 0.9  # moving statistics settle within ~50 steps, so short runs evaluate sensibly too
 
 
-def build_network(folded: bool = False) -> keras.Model:
-    """Build the CNN; ``folded=False`` is the training graph (BatchNorm), ``True`` the inference graph."""
-    inputs = keras.Input((28, 28, 1), name="digit")
+def build_network(
+    folded: bool = False, input_shape: tuple[int, int, int] = (28, 28, 1), classes: int = len(CLASSES)
+) -> keras.Model:
+    """Build the CNN; ``folded=False`` is the training graph (BatchNorm), ``True`` the inference graph.
+
+    The digit model reads one 28x28 crop into 11 classes; the pair model (:mod:`digitscan.pairs`) the same
+    layers on a 28x56 crop of two touching digits into 100."""
+    inputs = keras.Input(input_shape, name="digit")
     x = inputs
     for index, (kind, arg) in enumerate(ARCHITECTURE):
         if kind == "conv":
@@ -62,13 +67,13 @@ def build_network(folded: bool = False) -> keras.Model:
         if kind in ("conv", "dense") and not folded:
             x = keras.layers.BatchNormalization(momentum=_BN_MOMENTUM, epsilon=_BN_EPSILON, name=f"bn{index}")(x)
             x = keras.layers.ReLU(name=f"relu{index}")(x)
-    outputs = keras.layers.Dense(len(CLASSES), name="logits")(x)
+    outputs = keras.layers.Dense(classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="digitscan_cnn_folded" if folded else "digitscan_cnn")
 
 
 def fold_batch_norm(trained: keras.Model) -> keras.Model:
     """Return the inference network whose weights fold each BatchNorm into its convolution or dense layer."""
-    folded = build_network(folded=True)
+    folded = build_network(True, tuple(trained.input_shape[1:]), int(trained.output_shape[-1]))
     for index, (kind, _) in enumerate(ARCHITECTURE):
         if kind not in ("conv", "dense"):
             continue

@@ -18,22 +18,30 @@ FIT = 20
 _INK_FLOOR = 0.1  # share of the crop's peak ink below which a pixel does not count for the bounding box
 
 
+def ink_box(ink: np.ndarray) -> np.ndarray | None:
+    """A 2-D ink image (ink high, any numeric dtype) as float32 scaled to a peak of 1 and cut to its ink's
+    box (pixels below _INK_FLOOR of the peak do not count); None when it holds no ink."""
+    image = np.asarray(ink, dtype=np.float32)
+    if image.ndim != 2:
+        raise ValueError(f"a digit crop must be a 2-D ink image, got shape {image.shape}")
+    peak = float(image.max()) if image.size else 0.0
+    if peak <= 0:
+        return None
+    image = image / peak
+    rows = np.flatnonzero(image.max(axis=1) > _INK_FLOOR)
+    cols = np.flatnonzero(image.max(axis=0) > _INK_FLOOR)
+    return image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+
+
 def normalize_digit(ink: np.ndarray) -> np.ndarray:
     """Normalise an ink image (ink high, background 0; any numeric dtype) to a 28x28 float32 in [0, 1].
 
     An empty crop gives an all-zero image rather than an error: it will be classified with low confidence.
     """
-    image = np.asarray(ink, dtype=np.float32)
-    if image.ndim != 2:
-        raise ValueError(f"a digit crop must be a 2-D ink image, got shape {image.shape}")
-    peak = float(image.max()) if image.size else 0.0
     out = np.zeros((SIZE, SIZE), np.float32)
-    if peak <= 0:
+    image = ink_box(ink)
+    if image is None:
         return out
-    image = image / peak
-    rows = np.flatnonzero(image.max(axis=1) > _INK_FLOOR)
-    cols = np.flatnonzero(image.max(axis=0) > _INK_FLOOR)
-    image = image[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     height, width = image.shape
     scale = FIT / max(height, width)
     new_w = max(1, round(width * scale))

@@ -35,6 +35,16 @@ from digitscan.errors import InputFileError, NoInputError, TemplateMismatchError
 from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
+from digitscan.pairs import (
+    DEFAULT_PAIR_MODEL_NAME,
+    PAIR_CLASSES,
+    PAIR_INPUT_SPEC,
+    PAIR_SHAPE,
+    PairReader,
+    normalize_pairs,
+    read_pair,
+    shared_pair_reader,
+)
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
 from digitscan.segment import Box, DigitCandidate, Field, SegmentSettings, segment_page
 from digitscan.template import FieldSpec, Template, load_template
@@ -59,6 +69,7 @@ class ProcessOptions:
     pdf_dpi: int = 300
     device: str = "auto"
     model: Path | None = None
+    pair_model: Path | None = None  # None: the shipped pair model (digitscan.pairs)
     review_threshold: float | None = None  # None: the model card's calibrated threshold
     batch_size: int = 256
     jobs: int = 1  # worker processes for loading, segmentation and normalisation
@@ -111,6 +122,8 @@ class PageWork:
     skew_confidence: float = 0.0
     frames: tuple[Field, ...] = ()  # the printed combs and boxes segmentation found (page mode)
     leftovers: tuple[Box, ...] = ()  # marks too short for a digit, too big for a speck (page mode)
+    # (pairs, 28, 56): the whole of each candidate that may be cut (its proposal has spans), in reading order
+    pair_crops: np.ndarray = field(default_factory=lambda: np.zeros((0, *PAIR_SHAPE), np.float32))
 
 
 @dataclass(frozen=True)
@@ -140,17 +153,20 @@ def _digit_work(
     box: Box,
     ink: np.ndarray,
     inks: list[np.ndarray],
+    pair_inks: list[np.ndarray],
     in_cell: bool = False,
     printed: bool = False,
     joined: DigitCandidate | None = None,
 ) -> DigitWork:
     """A candidate for the classifier: its ink, then each span it might be cut into (none for a digit alone in
-    a comb's cell, ``in_cell``), then the ink it makes ``joined`` with the next candidate, go to ``inks``; the
-    returned work holds the box, the proposal, the joined box and ``in_cell``. Type is never cut: its
-    characters stand apart."""
+    a comb's cell, ``in_cell``), then the ink it makes ``joined`` with the next candidate, go to ``inks``, and
+    its ink to ``pair_inks`` too when it may be cut (for the pair model); the returned work holds the box, the
+    proposal, the joined box and ``in_cell``. Type is never cut: its characters stand apart."""
     inks.append(ink)
     proposal = propose(ink) if not in_cell and not printed else Proposal(ink.shape[1], ink.shape[0])
     inks += span_inks(ink, proposal)
+    if proposal.spans:
+        pair_inks.append(ink)
     if joined is not None:
         inks.append(joined.ink)
     return DigitWork(box, proposal, printed, None if joined is None else joined.box, in_cell)
@@ -164,13 +180,14 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
     a = reading.alignment
     height, width = image.shape
     inks: list[np.ndarray] = []
+    pair_inks: list[np.ndarray] = []
     numbers = []
     for cut, spec in zip(reading.fields, template.fields, strict=True):
         in_cell = spec.cells is not None  # a comb holds one digit per cell: never cut into touching digits
         joins = (*cut.joins, None) if cut.boxes else ()
         numbers.append(
             tuple(
-                _digit_work(b, ink, inks, in_cell, joined=joined)
+                _digit_work(b, ink, inks, pair_inks, in_cell, joined=joined)
                 for b, ink, joined in zip(cut.boxes, cut.inks, joins, strict=True)
             )
         )
@@ -185,6 +202,7 @@ def _read_form(page_number: int, image: np.ndarray, template: Template) -> PageW
         PageAlignment(
             a.template, round((a.scale_x + a.scale_y) / 2, 4), round(a.dx, 1), round(a.dy, 1), a.residual_px, a.matched
         ),
+        pair_crops=normalize_pairs(pair_inks),
     )
 
 
@@ -225,6 +243,7 @@ def read_file(
                 fail(page.number, "segment", exc)
                 continue
             inks: list[np.ndarray] = []
+            pair_inks: list[np.ndarray] = []
             numbers = []
             for number in segmentation.numbers:
                 digits = []
@@ -234,6 +253,7 @@ def read_file(
                             digit.box,
                             digit.ink,
                             inks,
+                            pair_inks,
                             in_cell=digit.in_cell,
                             printed=digit.printed,
                             joined=digit.joined,
@@ -251,6 +271,7 @@ def read_file(
                 skew_confidence=segmentation.skew_confidence,
                 frames=segmentation.fields,
                 leftovers=segmentation.leftovers,
+                pair_crops=normalize_pairs(pair_inks),
             )
             pages.append(work)
     except InputFileError as exc:
@@ -317,15 +338,22 @@ class _Choice:
     picked: tuple[tuple[Box, int], ...]  # (box on the page, crop index) of each digit it is read as
     taken: int = 1  # candidates it consumes: 2 when joined with the next
     guessed: bool = False  # a cut, a join, or a whole that a cut rivals: segmentation's guess, reviewed
-    zeros: frozenset[int] = frozenset()  # crops read as the 0s of a cursive run
+    # Crops read as a given digit rather than as the digit model's best: a cursive run's 0s, a pair's digits
+    read_as: dict[int, int] = field(default_factory=dict)
     unread: bool = False  # neither whole nor any cut reads as digits
 
 
 def _choose_reading(
-    predictions: Predictions, candidates: Sequence[DigitWork], wholes: list[int], k: int, threshold: float
+    predictions: Predictions,
+    candidates: Sequence[DigitWork],
+    wholes: list[int],
+    k: int,
+    threshold: float,
+    pair: np.ndarray | None = None,
 ) -> _Choice:
     """Read candidate ``k`` of a number from its crops' predictions (``wholes[k]`` is its whole crop's index;
-    its spans' crops and its join's follow)."""
+    its spans' crops and its join's follow) and, when it may be cut, the pair model's reading of it
+    (``pair``): a cut into two digits reads as the pair both models find likeliest (pairs.read_pair)."""
     candidate, whole = candidates[k], wholes[k]
     proposal = candidate.proposal
     union = whole + 1 + len(proposal.spans)  # the crop of this candidate and the next as one
@@ -335,22 +363,26 @@ def _choose_reading(
     chosen = choose(proposal, _reading(predictions, whole), parts)
     if chosen is None:  # read as no digit: dropped as a sign or speck, or in a comb cell its likeliest digit
         return _Choice(((candidate.box, whole),), unread=True)
-    zeros: frozenset[int] = frozenset()
+    read_as: dict[int, int] = {}
     if chosen:  # a cut: maybe a cursive run of 0s, after a digit of its own or after the number's first
         p0 = predictions.digit_probabilities[whole + 1 : union, 0].tolist()
         run, zero_spans = zero_run(proposal, parts, p0, chosen, after_digit=k > 0)
         if run:
-            chosen, zeros = run, frozenset(whole + 1 + span for span in zero_spans)
-    if chosen == ():  # kept whole, but maybe the model finds it no digit and a plain cut sure digits
+            chosen, read_as = run, {whole + 1 + span: 0 for span in zero_spans}
+    else:  # kept whole, but maybe the model finds it no digit and a plain cut sure digits
         no_digit = 1.0 - float(predictions.digit_probabilities[whole].sum())
         chosen = sure_cut(proposal, parts, no_digit, threshold)
+    if len(chosen) == 2 and not read_as and pair is not None:
+        left, right = (whole + 1 + span for span in chosen)
+        digits = read_pair(pair, *predictions.digit_probabilities[[left, right]])
+        read_as = dict(zip((left, right), digits, strict=True))
     if not chosen:  # kept whole; reviewed when a cut reads about as well (maybe touching digits read as one)
         return _Choice(((candidate.box, whole),), guessed=cut_rivals_whole(proposal, parts))
     picked = []
     for span in chosen:
         start, end = proposal.columns(span)
         picked.append((part_box(candidate.box, proposal.width, start, end), whole + 1 + span))
-    return _Choice(tuple(picked), guessed=True, zeros=zeros)
+    return _Choice(tuple(picked), guessed=True, read_as=read_as)
 
 
 def _group_sizes(breaks: Sequence[int], read: Sequence[int], wholes: Sequence[int]) -> list[int]:
@@ -494,6 +526,7 @@ class _Run:
     classifier: DigitClassifier | None = None  # set before the first file is added
     template: Template | None = None
     crossed_sevens: bool = False  # the writers cross their 7s (digitscan.conventions)
+    pair_reader: PairReader | None = None  # set with the classifier
     keys: dict[int, str] = field(default_factory=dict)  # journal key of each file read in this run
     pages: dict[int, list[PageResult]] = field(default_factory=dict)
     failures: dict[int, list[Failure]] = field(default_factory=dict)
@@ -523,7 +556,8 @@ class _Run:
         batch = np.concatenate(crops) if crops else np.zeros((0, 28, 28))
         predictions = self.classifier.classify(batch, self.crossed_sevens)
         probabilities = predictions.digit_probabilities
-        cursor = 0
+        pair_probabilities = self._read_pairs()
+        cursor = pair_cursor = 0
         for file_index, page in self.pending:
             numbers: list[NumberResult] = []
             unread: list[Box] = []  # digit-sized blobs that read as no digit, whole or cut
@@ -536,21 +570,24 @@ class _Run:
                 read: list[int] = []  # the crop each digit was read from
                 leftover = False  # a digit-sized blob that neither whole nor cut reads as digits
                 wholes = []  # each candidate's crop; its spans' and its join's follow it
+                pairs: list[np.ndarray | None] = []  # the pair model's reading of each candidate that may be cut
                 for candidate in candidates:
                     wholes.append(cursor)
                     cursor += 1 + len(candidate.proposal.spans) + (candidate.joined is not None)
+                    pairs.append(pair_probabilities[pair_cursor] if candidate.proposal.spans else None)
+                    pair_cursor += bool(candidate.proposal.spans)
                 k = 0
                 while k < len(candidates):
                     candidate, position = candidates[k], positions[k]
-                    choice = _choose_reading(predictions, candidates, wholes, k, self.threshold)
+                    choice = _choose_reading(predictions, candidates, wholes, k, self.threshold, pairs[k])
                     if choice.unread:
                         leftover = True
                         unread.append(candidate.box)
                     k += choice.taken
                     for box, i in choice.picked:
-                        if i in choice.zeros:  # read as a 0 of a cursive run (touching.zero_run)
+                        if i in choice.read_as:  # a 0 of a cursive run (touching.zero_run), a pair's digit
                             read.append(i)
-                            digits.append(_read_as(0, probabilities[i], len(digits), box))
+                            digits.append(_read_as(choice.read_as[i], probabilities[i], len(digits), box))
                             continue
                         if predictions.digit[i] == NOT_A_DIGIT:
                             if candidate.in_cell:  # a comb's cell holds a digit: its likeliest, reviewed
@@ -612,6 +649,14 @@ class _Run:
                 ]
             )
         self.read_to_end.clear()
+
+    def _read_pairs(self) -> np.ndarray:
+        """The pair model's probabilities for every buffered candidate that may be cut, in one batched pass."""
+        crops = [page.pair_crops for _, page in self.pending if len(page.pair_crops)]
+        if not crops:
+            return np.zeros((0, len(PAIR_CLASSES)), np.float32)
+        assert self.pair_reader is not None, "the pair model is loaded before any file is added"
+        return self.pair_reader.probabilities(np.concatenate(crops))
 
     def file_result(self, index: int) -> FileResult:
         item = self.inputs[index]
@@ -675,6 +720,8 @@ def process(
     # The card is read (and the model file checked against it) now, so a missing or damaged model stops the
     # run before any work; TensorFlow and the model itself load while the first files are being read.
     card = classifier.card if classifier is not None else read_card(options.model or default_model_path())
+    pair_path = options.pair_model or default_model_path(DEFAULT_PAIR_MODEL_NAME)
+    pair_card = read_card(pair_path, PAIR_INPUT_SPEC, PAIR_CLASSES)
     threshold = card.review_threshold if options.review_threshold is None else options.review_threshold
     batch_size = classifier.batch_size if classifier is not None else options.batch_size
     run = _Run(threshold, 4 * batch_size, inputs, journal, classifier, template, options.crossed_sevens)
@@ -682,8 +729,15 @@ def process(
     def load_model() -> None:
         if run.classifier is None:
             run.classifier = DigitClassifier(options.model, options.device, options.batch_size)
+        if run.pair_reader is None:
+            run.pair_reader = shared_pair_reader(pair_path, options.device, batch_size)
 
-    settings: dict[str, Any] = {"version": __version__, "model": card.sha256, "pdf_dpi": options.pdf_dpi}
+    settings: dict[str, Any] = {
+        "version": __version__,
+        "model": card.sha256,
+        "pair_model": pair_card.sha256,
+        "pdf_dpi": options.pdf_dpi,
+    }
     if options.printed:
         settings["printed"] = True
     if options.crossed_sevens:
@@ -726,9 +780,11 @@ def process(
     metadata: dict[str, Any] = {
         "digitscan_version": __version__,
         "model": {"path": str(classifier.model_path), **classifier.card.to_json()},
+        "pair_model": {"path": str(pair_path), "sha256": pair_card.sha256, "metrics": pair_card.metrics},
         "options": {
             **asdict(options),
             "model": str(classifier.model_path),
+            "pair_model": str(pair_path),
             "review_threshold": threshold,
             "template": None if options.template is None else str(options.template),
         },

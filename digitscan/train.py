@@ -78,7 +78,7 @@ class TrainResult:
     card: ModelCard
 
 
-def _augment_batch(images: Any, settings: TrainSettings) -> Any:
+def augment_batch(images: Any, settings: TrainSettings) -> Any:
     """Random affine (rotation, scale, shear, shift), bending, stroke thickness, blur and noise on a (B,28,28,1)
     batch."""
     import tensorflow as tf
@@ -184,14 +184,14 @@ def _with_variants(
     return np.concatenate([x, normalize_many(inks)[..., None]]), np.concatenate([y, labels[chosen]])
 
 
-def _limited(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+def limited(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
     """MNIST training images and labels, only the first ``train_limit`` of them when it is set."""
     if settings.train_limit is None:
         return data.train_images, data.train_labels
     return data.train_images[: settings.train_limit], data.train_labels[: settings.train_limit]
 
 
-def _held_out(count: int, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
+def held_out(count: int, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the validation images and of the training images among ``count``, from ``validation_seed``."""
     order = np.random.default_rng(settings.validation_seed).permutation(count)
     n_val = min(settings.validation_size, count // 5)
@@ -200,8 +200,8 @@ def _held_out(count: int, settings: TrainSettings) -> tuple[np.ndarray, np.ndarr
 
 def validation_set(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, np.ndarray]:
     """The normalised validation crops and labels: held-out MNIST images plus generated non-digits."""
-    images, labels = _limited(data, settings)
-    val_idx, _ = _held_out(len(images), settings)
+    images, labels = limited(data, settings)
+    val_idx, _ = held_out(len(images), settings)
     x_val, y_val = normalize_many(images[val_idx])[..., None], labels[val_idx]
     return _generated_nondigits(x_val, y_val, settings.nondigit_share, settings.validation_seed * 1000 + 2)
 
@@ -209,8 +209,8 @@ def validation_set(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray
 def _split(data: MnistData, settings: TrainSettings) -> tuple[np.ndarray, ...]:
     """Normalised training and validation crops and labels: MNIST, generated non-digits, touching pairs,
     cluttered and styled digits."""
-    images, labels = _limited(data, settings)
-    _, train_idx = _held_out(len(images), settings)
+    images, labels = limited(data, settings)
+    _, train_idx = held_out(len(images), settings)
     x_train, y_train = normalize_many(images[train_idx])[..., None], labels[train_idx]
     x_train, y_train = _generated_nondigits(x_train, y_train, settings.nondigit_share, settings.seed * 1000 + 1)
     train_images, train_labels = images[train_idx], labels[train_idx]
@@ -252,7 +252,7 @@ def fit(
     dataset = dataset.shuffle(len(x_train), seed=settings.seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(settings.batch_size, drop_remainder=True)
     if settings.augment:
-        dataset = dataset.map(lambda x, y: (_augment_batch(x, settings), y), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(lambda x, y: (augment_batch(x, settings), y), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.prefetch(tf.data.AUTOTUNE)
 
     steps = max(1, len(x_train) // settings.batch_size) * settings.epochs
@@ -355,7 +355,6 @@ def calibrate_and_save(
     started: float,
 ) -> TrainResult:
     """Fit the temperature and review threshold on ``validation``, measure on MNIST test, save model and card."""
-    tf = import_tensorflow()
     x_val, y_val = validation
     call = traced_call(inference, _EVAL_BATCH)
     val_logits = batched_logits(call, x_val, _EVAL_BATCH)
@@ -379,27 +378,46 @@ def calibrate_and_save(
         "validation_accepted_share": point.coverage,
     }
 
+    card = save_with_card(inference, out, temperature, point.threshold, metrics, training, data, started)
+    return TrainResult(out, card)
+
+
+def save_with_card(
+    inference: Any,
+    out: Path,
+    temperature: float,
+    threshold: float,
+    metrics: dict[str, float],
+    training: dict[str, Any],
+    data: MnistData,
+    started: float,
+    **card_fields: Any,
+) -> ModelCard:
+    """Save a trained model at ``out`` and its card beside it, with where and when it was trained (from
+    ``started``, monotonic) added to ``training``; ``card_fields``: a card's input spec and classes where they
+    are not the digit model's."""
     out.parent.mkdir(parents=True, exist_ok=True)
     inference.save(out)
+    provenance = {
+        "mnist_sha256": data.sha256,
+        "mnist_source": data.source,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "duration_s": round(time.monotonic() - started, 1),
+        "tensorflow": import_tensorflow().__version__,
+        "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+    }
     card = ModelCard(
         model_file=out.name,
         sha256=file_sha256(out),
         temperature=temperature,
-        review_threshold=point.threshold,
+        review_threshold=threshold,
         metrics=metrics,
-        training={
-            **training,
-            "mnist_sha256": data.sha256,
-            "mnist_source": data.source,
-            "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "duration_s": round(time.monotonic() - started, 1),
-            "tensorflow": tf.__version__,
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-        },
+        training={**training, **provenance},
+        **card_fields,
     )
     write_card(card, out)
     log.info("saved %s: %s", out, metrics)
-    return TrainResult(out, card)
+    return card
 
 
 def _epoch_logger() -> Any:

@@ -214,10 +214,11 @@ def test_cron_run_logs_plain_progress_and_a_log_file(tmp_path: Path) -> None:
     assert "read a.png" in text and "b.png: empty file" in text
 
 
-def test_doctor_reports_poppler_tensorflow_and_the_model_card() -> None:
+def test_doctor_reports_poppler_tensorflow_and_the_model_cards() -> None:
     result = runner.invoke(app, ["doctor"])
     assert result.exit_code == 0, result.output
-    for expected in ("poppler pdftoppm", "tensorflow", "mnist_test_accuracy", "review threshold"):
+    expected_rows = ("poppler pdftoppm", "tensorflow", "mnist_test_accuracy", "review threshold")
+    for expected in (*expected_rows, "pair model", "mnist_test_pairs_accuracy"):
         assert expected in result.output
 
 

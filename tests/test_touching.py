@@ -156,7 +156,8 @@ def test_a_one_touching_its_neighbour_is_read(classifier: DigitClassifier, mnist
     run = process(sorted(tmp_path.glob("*.png")), ProcessOptions(), classifier=classifier)
     read = {Path(f.file).stem: "".join(n.text for n in f.pages[0].numbers) for f in run.files}
     right = sum(read[f"{text}_{nth}"] == text for text, nth in pairs)
-    # Measured with the shipped model: 25 of these 36 pairs read exactly; 21 before such wholes were cut.
+    # Measured with the shipped models: 26 of these 36 pairs read exactly (25 before the pair model weighed
+    # the cuts' readings, 21 before such wholes were cut).
     assert right >= 24, read
 
 
@@ -178,8 +179,8 @@ def test_touching_digits_are_read_as_two(classifier: DigitClassifier, mnist: Mni
         cv2.imwrite(str(path), _touching_page(mnist, int(pair[0]), int(pair[1])))
         run = process([path], ProcessOptions(jobs=1), classifier=classifier)
         read.append("".join(n.text for n in run.files[0].pages[0].numbers))
-    # Measured with the shipped model: 9 of these 12 joined pairs read exactly (35, 93 and 50 did not).
-    assert sum(r == p for r, p in zip(read, pairs, strict=True)) >= 9, read
+    # Measured with the shipped models: 11 of these 12 joined pairs read exactly, with the pair model or without.
+    assert sum(r == p for r, p in zip(read, pairs, strict=True)) >= 10, read
 
 
 def _joined(mnist: MnistData, digits: str, foot_line: bool = True, step: int = 62) -> np.ndarray:
