@@ -644,7 +644,7 @@ def doctor(
         from digitscan import __version__
         from digitscan.card import default_model_path, read_card
         from digitscan.classify import import_tensorflow
-        from digitscan.pairs import DEFAULT_PAIR_MODEL_NAME, PAIR_CLASSES, PAIR_INPUT_SPEC
+        from digitscan.pairs import read_pair_card
 
         table = Table(title="digitscan doctor", show_header=False)
         table.add_row("digitscan", __version__)
@@ -667,8 +667,7 @@ def doctor(
         for key, value in sorted(card.metrics.items()):
             table.add_row(f"  {key}", f"{value:.4f}")
         table.add_row("review threshold", f"{card.review_threshold:.4f}")
-        pair_path = pair_model or default_model_path(DEFAULT_PAIR_MODEL_NAME)
-        pair_card = read_card(pair_path, PAIR_INPUT_SPEC, PAIR_CLASSES)
+        pair_path, pair_card = read_pair_card(pair_model)
         table.add_row("pair model", str(pair_path))
         table.add_row("pair model sha256", pair_card.sha256)
         for key, value in sorted(pair_card.metrics.items()):

@@ -11,6 +11,9 @@ run is reproducible.
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
+
 import cv2
 import numpy as np
 
@@ -113,18 +116,22 @@ def touching_pair(first: np.ndarray, second: np.ndarray, rng: np.random.Generato
     return None
 
 
+def iter_touching_pairs(images: np.ndarray, seed: int) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Endless touching pairs of digits drawn from ``images`` (N, 28, 28): the indices of the first and second
+    digit, and the pair's ink."""
+    rng = np.random.default_rng(seed)
+    while True:
+        first, second = rng.integers(0, len(images), 2)
+        pair = touching_pair(images[first], images[second], rng)
+        if pair is not None:
+            yield int(first), int(second), pair
+
+
 def touching_pairs(images: np.ndarray, count: int, seed: int) -> list[np.ndarray]:
     """``count`` touching pairs of digits drawn from ``images`` (N, 28, 28), as inks; training labels them
     NOT_A_DIGIT, so that the classifier does not read a pair that segmentation failed to cut as one sure
     digit (a squat "44" as a 4) and drop a digit from its number without a word."""
-    rng = np.random.default_rng(seed)
-    pairs: list[np.ndarray] = []
-    while len(pairs) < count:
-        first, second = rng.integers(0, len(images), 2)
-        pair = touching_pair(images[first], images[second], rng)
-        if pair is not None:
-            pairs.append(pair)
-    return pairs
+    return [pair for _, _, pair in itertools.islice(iter_touching_pairs(images, seed), count)]
 
 
 _CUT_SHARES = (0.35, 0.65)  # a wrong cut leaves this share of a digit's ink on its left

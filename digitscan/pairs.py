@@ -14,6 +14,7 @@ then the pair that both models find likeliest together (:func:`read_pair`), so n
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from dataclasses import asdict, dataclass
@@ -27,7 +28,7 @@ import numpy as np
 from digitscan.calibration import fit_temperature, softmax
 from digitscan.card import ModelCard, default_model_path, read_card
 from digitscan.classify import batched_logits, import_tensorflow, load_keras_model, select_device, traced_call
-from digitscan.clutter import touching_pair
+from digitscan.clutter import iter_touching_pairs
 from digitscan.errors import UsageError
 from digitscan.mnist import MnistData
 from digitscan.normalize import ink_box, normalize_many
@@ -74,6 +75,13 @@ def normalize_pairs(inks: list[np.ndarray]) -> np.ndarray:
     return result
 
 
+def read_pair_card(model_path: Path | None = None) -> tuple[Path, ModelCard]:
+    """The pair model's file (the shipped one unless given) and its card, checked against the file and
+    against what digitscan feeds a pair model."""
+    path = model_path or default_model_path(DEFAULT_PAIR_MODEL_NAME)
+    return path, read_card(path, PAIR_INPUT_SPEC, PAIR_CLASSES)
+
+
 def read_pair(pair: np.ndarray, left: np.ndarray, right: np.ndarray) -> tuple[int, int]:
     """The two digits of a blob cut in two: the pair the pair model (``pair``, 100 probabilities) and the
     digit model's readings of the two parts (``left``, ``right``: each digit's probability) find likeliest
@@ -103,18 +111,11 @@ class PairSettings:
 def touching_pair_set(digits: np.ndarray, labels: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``count`` touching pairs drawn from ``digits`` (N, 28, 28): normalised (count, 28, 56, 1) crops and
     their classes (10 x first digit + second)."""
-    rng = np.random.default_rng(seed)
     x = np.zeros((count, *PAIR_SHAPE, 1), np.float32)
     y = np.zeros(count, np.int64)
-    made = 0
-    while made < count:
-        first, second = rng.integers(0, len(digits), 2)
-        ink = touching_pair(digits[first], digits[second], rng)
-        if ink is None:
-            continue
+    for made, (first, second, ink) in enumerate(itertools.islice(iter_touching_pairs(digits, seed), count)):
         x[made, ..., 0] = normalize_pair(ink)
         y[made] = 10 * int(labels[first]) + int(labels[second])
-        made += 1
     return x, y
 
 
@@ -200,8 +201,7 @@ class PairReader:
     """The pair model behind a small interface: normalised pair crops in, calibrated probabilities out."""
 
     def __init__(self, model_path: Path | None = None, device: str = "auto", batch_size: int = 256) -> None:
-        self.model_path = model_path or default_model_path(DEFAULT_PAIR_MODEL_NAME)
-        self.card = read_card(self.model_path, PAIR_INPUT_SPEC, PAIR_CLASSES)
+        self.model_path, self.card = read_pair_card(model_path)
         self.batch_size = batch_size
         self._tf = import_tensorflow()
         self.device = select_device(self._tf, device)

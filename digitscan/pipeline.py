@@ -36,13 +36,12 @@ from digitscan.journal import RunJournal, file_key, run_key
 from digitscan.loading import iter_pages, require_poppler
 from digitscan.normalize import normalize_many
 from digitscan.pairs import (
-    DEFAULT_PAIR_MODEL_NAME,
     PAIR_CLASSES,
-    PAIR_INPUT_SPEC,
     PAIR_SHAPE,
     PairReader,
     normalize_pairs,
     read_pair,
+    read_pair_card,
     shared_pair_reader,
 )
 from digitscan.results import DigitResult, Failure, FileResult, NumberResult, PageAlignment, PageResult, RunResult
@@ -720,8 +719,7 @@ def process(
     # The card is read (and the model file checked against it) now, so a missing or damaged model stops the
     # run before any work; TensorFlow and the model itself load while the first files are being read.
     card = classifier.card if classifier is not None else read_card(options.model or default_model_path())
-    pair_path = options.pair_model or default_model_path(DEFAULT_PAIR_MODEL_NAME)
-    pair_card = read_card(pair_path, PAIR_INPUT_SPEC, PAIR_CLASSES)
+    pair_path, pair_card = read_pair_card(options.pair_model)
     threshold = card.review_threshold if options.review_threshold is None else options.review_threshold
     batch_size = classifier.batch_size if classifier is not None else options.batch_size
     run = _Run(threshold, 4 * batch_size, inputs, journal, classifier, template, options.crossed_sevens)
